@@ -1,0 +1,192 @@
+"""Receive buffer: TCP chunks in, complete AMI messages out.
+
+Framing, as Asterisk 22's manager.c writes it:
+
+* a server opens with one greeting line, ``Asterisk Call Manager/<ver>\\r\\n``,
+  ended by a single CRLF (it is not a blank-line-terminated block);
+* every other message is ``Key: Value`` lines ended by an empty line;
+* old servers end lines with LF alone; the greeting (or, on the server side,
+  the first line) decides which separator a connection uses;
+* before Asterisk 14, ``Command`` answered ``Response: Follows`` and a raw body
+  that may itself hold blank lines, ended by ``--END COMMAND--``; such a block
+  is framed on that marker, not on the first blank line.
+
+Fast path: a chunk is split on the separator in one C call and each block is
+wrapped as a lazy :class:`Message`; nothing else is looked at unless needed.
+"""
+
+from __future__ import annotations
+
+from amilab.errors import ProtocolError
+from amilab.protocol.message import Message
+
+__all__ = [
+    "DEFAULT_MAX_HEADERS",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "MAX_GREETING_SIZE",
+    "ReceiveBuffer",
+]
+
+#: Largest single message accepted (bytes). ``core show help`` on a full
+#: Asterisk 22 is about 60 KiB; 1 MiB leaves room and still bounds memory.
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+#: Most header lines accepted in one message; bounds the parsed form's size.
+DEFAULT_MAX_HEADERS = 20_000
+#: The greeting is one short line; anything longer is not an AMI server.
+MAX_GREETING_SIZE = 1024
+GREETING_PREFIX = "Asterisk Call Manager/"
+_FOLLOWS = b"Response: Follows"
+_END_COMMAND = b"--END COMMAND--"
+
+
+class ReceiveBuffer:
+    """Incremental AMI framer. Feed bytes with :meth:`feed`; get :class:`Message`\\ s back.
+
+    ``expect_greeting=True`` (client side) requires the greeting line first and
+    exposes it as :attr:`greeting`. Errors are sticky: after a
+    :class:`ProtocolError` the connection must be closed, as the stream can no
+    longer be framed reliably.
+    """
+
+    def __init__(
+        self,
+        *,
+        expect_greeting: bool = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+    ) -> None:
+        self.greeting: str | None = None
+        self.max_message_size = max_message_size
+        self.max_headers = max_headers
+        self.decode_errors = 0
+        self._expect_greeting = expect_greeting
+        self._sep: bytes | None = None
+        self._pending = b""
+        self._error: ProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete message."""
+        return len(self._pending)
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """True when no partial message is waiting (checked at end of stream)."""
+        return not self._pending.strip(b"\r\n")
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return the messages they complete (possibly none).
+
+        Raises :class:`ProtocolError` for input that is not AMI or breaks a
+        size limit; the caller then closes the connection.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._feed(data)
+        except ProtocolError as exc:
+            self._error = exc
+            self._pending = b""
+            raise
+
+    def _feed(self, data: bytes) -> list[Message]:
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        if self._expect_greeting and self.greeting is None:
+            data = self._take_greeting(data)
+            if self.greeting is None:
+                return []
+        sep = self._sep
+        if sep is None:
+            sep = self._detect_separator(data)
+            if sep is None:
+                self._keep(data)
+                return []
+        if _FOLLOWS in data:
+            return self._split_slow(data, sep)
+        blocks = data.split(sep)
+        self._keep(blocks.pop())
+        return [self._message(block) for block in blocks if block and block != b"\r"]
+
+    def _take_greeting(self, data: bytes) -> bytes:
+        end = data.find(b"\n")
+        if end < 0:
+            if len(data) > MAX_GREETING_SIZE:
+                raise ProtocolError(
+                    f"no AMI greeting in the first {MAX_GREETING_SIZE} bytes; "
+                    "is this port an Asterisk manager (AMI) port?"
+                )
+            self._pending = data
+            return b""
+        line = data[:end]
+        crlf = line.endswith(b"\r")
+        text = (line[:-1] if crlf else line).decode("utf-8", "replace")
+        if not text.startswith(GREETING_PREFIX):
+            raise ProtocolError(
+                f"expected an AMI greeting ({GREETING_PREFIX}...), got {text[:80]!r}; "
+                "check the host and port"
+            )
+        self.greeting = text
+        self._sep = b"\r\n\r\n" if crlf else b"\n\n"
+        return data[end + 1 :]
+
+    def _detect_separator(self, data: bytes) -> bytes | None:
+        end = data.find(b"\n")
+        if end < 0:
+            return None
+        self._sep = b"\r\n\r\n" if end > 0 and data[end - 1] == 13 else b"\n\n"
+        return self._sep
+
+    def _keep(self, rest: bytes) -> None:
+        if len(rest) > self.max_message_size:
+            raise ProtocolError(
+                f"message exceeds max_message_size ({self.max_message_size} bytes) "
+                "without ending; the connection was closed to bound memory"
+            )
+        self._pending = rest
+
+    def _message(self, block: bytes) -> Message:
+        if block[:1] in (b"\r", b"\n"):
+            block = block.lstrip(b"\r\n")
+        size = len(block)
+        if size > self.max_message_size:
+            raise ProtocolError(
+                f"message of {size} bytes exceeds max_message_size ({self.max_message_size})"
+            )
+        if size >= 3 * self.max_headers and block.count(b"\n") >= self.max_headers:
+            raise ProtocolError(
+                f"message has more than max_headers ({self.max_headers}) header lines"
+            )
+        if not block.isascii():
+            self._count_decode_errors(block)
+        return Message(block)
+
+    def _count_decode_errors(self, block: bytes) -> None:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            text = block.decode("utf-8", "replace")
+            self.decode_errors += text.count("\ufffd") - block.decode(
+                "utf-8", "ignore"
+            ).count("\ufffd")
+
+    def _split_slow(self, data: bytes, sep: bytes) -> list[Message]:
+        """Split a buffer holding a pre-14 ``Response: Follows`` block, framed on its marker."""
+        out = []
+        pos = 0
+        size = len(data)
+        while pos < size:
+            while pos < size and data[pos] in (10, 13):
+                pos += 1
+            if data.startswith(_FOLLOWS, pos):
+                marker = data.find(_END_COMMAND, pos)
+                end = -1 if marker < 0 else data.find(sep[len(sep) // 2 :], marker)
+            else:
+                end = data.find(sep, pos)
+            if end < 0:
+                break
+            out.append(self._message(data[pos:end]))
+            pos = end + (len(sep) // 2 if data.startswith(_FOLLOWS, pos) else len(sep))
+        self._keep(data[pos:])
+        return out

@@ -1,0 +1,93 @@
+"""ActionResult: what one action produced, as the list of its messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from amilab.protocol.message import Message
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ActionResult"]
+
+_OK = frozenset({"success", "follows", "goodbye"})
+
+
+def is_list_end(msg: Message) -> bool:
+    """True for the event that closes an EventList (``EventList: Complete``/``Cancelled``)."""
+    raw = msg.raw
+    if b"EventList: Complete" in raw or b"EventList: Cancelled" in raw:
+        return True
+    marker = msg.get("EventList")
+    return marker is not None and marker.lower() in ("complete", "cancelled")
+
+
+class ActionResult(list[Message]):
+    """The response first, then the list's events, the ``...Complete`` event last.
+
+    A plain ``list`` of :class:`Message` (the shape DAMI and panoramisk users
+    know) with properties for the common questions.
+    """
+
+    def __init__(self, messages: list[Message] | None = None, *, action: Any = None) -> None:
+        super().__init__(messages or [])
+        self.action = action
+        self.complete = False
+
+    @property
+    def response(self) -> Message:
+        """The ``Response:`` message."""
+        if not self:
+            raise ValueError("this result holds no response yet")
+        return self[0]
+
+    @property
+    def ok(self) -> bool:
+        """True unless the server answered ``Response: Error`` (or nothing)."""
+        return bool(self) and (self[0].get("Response") or "").lower() in _OK
+
+    @property
+    def message(self) -> str | None:
+        """The response's ``Message`` text, e.g. the server's error explanation."""
+        return self.response.get("Message") if self else None
+
+    @property
+    def events(self) -> list[Message]:
+        """The list items, without the closing ``...Complete`` event."""
+        items = self[1:]
+        if items and is_list_end(items[-1]):
+            items = items[:-1]
+        return items
+
+    @property
+    def list_end(self) -> Message | None:
+        """The closing ``...Complete`` event, if this was a list action."""
+        if len(self) > 1 and is_list_end(self[-1]):
+            return self[-1]
+        return None
+
+    @property
+    def output(self) -> str:
+        """Command output as text: the ``Output`` lines joined with newlines."""
+        return "\n".join(self.response.getall("Output")) if self else ""
+
+    def to_frame(self, include_response: bool = False, *, numeric: bool = False) -> pd.DataFrame:
+        """The list items as a DataFrame (the response alone when there are none)."""
+        from amilab.frames import to_frame
+
+        rows = self.events
+        if include_response or not rows:
+            rows = [self.response, *rows] if self else rows
+        return to_frame(rows, numeric=numeric)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """Shortcut for :meth:`to_frame` with its defaults."""
+        return self.to_frame()
+
+    def __repr__(self) -> str:
+        name = getattr(self.action, "name", None) or "?"
+        status = self[0].get("Response", "?") if self else "pending"
+        extra = f", {len(self.events)} events" if len(self) > 1 else ""
+        return f"<ActionResult {name}: {status}{extra}>"
