@@ -167,9 +167,9 @@ class ReceiveBuffer:
             block.decode("utf-8")
         except UnicodeDecodeError:
             text = block.decode("utf-8", "replace")
-            self.decode_errors += text.count("\ufffd") - block.decode(
-                "utf-8", "ignore"
-            ).count("\ufffd")
+            self.decode_errors += text.count("\ufffd") - block.decode("utf-8", "ignore").count(
+                "\ufffd"
+            )
 
     def _split_slow(self, data: bytes, sep: bytes) -> list[Message]:
         """Split a buffer holding a pre-14 ``Response: Follows`` block, framed on its marker."""

@@ -153,7 +153,7 @@ class ClientProtocol:
         action_id = msg.action_id
         entry = self.pending.get(action_id) if action_id is not None else None
         if entry is None:
-            if msg.raw.startswith(b"Response: ") or "Response" in msg and "Event" not in msg:
+            if msg.raw.startswith(b"Response: ") or ("Response" in msg and "Event" not in msg):
                 self.stray_responses += 1
             out.append(msg)
             return
@@ -171,7 +171,7 @@ class ClientProtocol:
             out.append(msg)
             return
         result.append(msg)
-        if is_list_end(msg) or (msg.name or "").endswith("Complete") and "EventList" not in msg:
+        if is_list_end(msg) or ((msg.name or "").endswith("Complete") and "EventList" not in msg):
             self._complete(action_id, out)  # type: ignore[arg-type]
 
     def _complete(self, action_id: str, out: list[Message | Completed | Greeting]) -> None:

@@ -48,8 +48,11 @@ def login_flow(
     server refuses ``Challenge``. ``events`` sets the login event mask
     (``"off"``, ``"on"``, or a class list such as ``"call,system"``).
     """
-    extra = {} if events is None else {"Events": events if isinstance(events, str) else
-                                        ("on" if events else "off")}
+    extra = (
+        {}
+        if events is None
+        else {"Events": events if isinstance(events, str) else ("on" if events else "off")}
+    )
     if auth in ("md5", "auto"):
         challenge = yield Action("Challenge", AuthType="md5")
         if challenge.ok and challenge.response.get("Challenge"):

@@ -114,10 +114,7 @@ class Message:
         pairs = self._pairs
         if pairs is None:
             text = self.raw.decode("utf-8", "replace")
-            if self.raw.startswith(_FOLLOWS):
-                pairs = _parse_follows(text)
-            else:
-                pairs = _parse_pairs(text)
+            pairs = _parse_follows(text) if self.raw.startswith(_FOLLOWS) else _parse_pairs(text)
             self._pairs = pairs
         return pairs
 
@@ -277,9 +274,7 @@ class Message:
 
     def to_text(self) -> str:
         """The message as AMI wire text (CRLF line ends, blank line last), secrets masked."""
-        lines = [
-            f"{k}: {'***' if k.lower() in SECRET_HEADERS else v}" for k, v in self.headers
-        ]
+        lines = [f"{k}: {'***' if k.lower() in SECRET_HEADERS else v}" for k, v in self.headers]
         return "\r\n".join(lines) + "\r\n\r\n"
 
 

@@ -64,7 +64,9 @@ class ServerProtocol:
         return encode_pairs(normalize_headers(pairs))
 
     @staticmethod
-    def event(name: str, headers: HeaderInput | None = None, *, action_id: str | None = None) -> bytes:
+    def event(
+        name: str, headers: HeaderInput | None = None, *, action_id: str | None = None
+    ) -> bytes:
         """An ``Event:`` block; ``action_id`` (for list items) goes right after the name."""
         pairs: list[tuple[str, str]] = [("Event", name)]
         if action_id:
