@@ -176,7 +176,7 @@ class Message:
             if value.endswith(b"\r"):
                 value = value[:-1]
             return value.decode("utf-8", "replace")
-        if b"ctioni" not in raw and b"ctionI" not in raw and b"CTIONI" not in raw:
+        if b"actionid" not in raw.lower():
             return None
         return self.get("ActionID")
 
