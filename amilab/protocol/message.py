@@ -194,13 +194,9 @@ class Message:
     def get(self, key: str, default: object) -> object: ...
     def get(self, key: str, default: object = None) -> object:
         """The first value of ``key`` (case-insensitive), or ``default``."""
-        pairs = self.headers
-        for k, v in pairs:
-            if k == key:
-                return v
         lkey = key.lower()
-        for k, v in pairs:
-            if k.lower() == lkey:
+        for k, v in self.headers:
+            if k == key or k.lower() == lkey:
                 return v
         return default
 
