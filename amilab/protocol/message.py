@@ -257,7 +257,9 @@ class Message:
         return self.headers == other.headers
 
     def __hash__(self) -> int:
-        return hash(self.raw)
+        # Equality compares parsed headers, so the hash must too: "A: 1\r\n" and
+        # "A:1\n" are equal messages with different raw bytes.
+        return hash(tuple(self.headers))
 
     def __repr__(self) -> str:
         shown = []
