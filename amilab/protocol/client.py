@@ -171,7 +171,7 @@ class ClientProtocol:
             out.append(msg)
             return
         result.append(msg)
-        if is_list_end(msg) or ((msg.name or "").endswith("Complete") and "EventList" not in msg):
+        if is_list_end(msg):
             self._complete(action_id, out)  # type: ignore[arg-type]
 
     def _complete(self, action_id: str, out: list[Message | Completed | Greeting]) -> None:

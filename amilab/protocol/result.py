@@ -15,12 +15,19 @@ _OK = frozenset({"success", "follows", "goodbye"})
 
 
 def is_list_end(msg: Message) -> bool:
-    """True for the event that closes an EventList (``EventList: Complete``/``Cancelled``)."""
+    """True for the event that closes a list.
+
+    That is ``EventList: Complete``/``Cancelled``, or, from servers that
+    predate the ``EventList`` header, an event named ``...Complete``
+    (e.g. ``StatusComplete``).
+    """
     raw = msg.raw
     if b"EventList: Complete" in raw or b"EventList: Cancelled" in raw:
         return True
     marker = msg.get("EventList")
-    return marker is not None and marker.lower() in ("complete", "cancelled")
+    if marker is not None:
+        return marker.lower() in ("complete", "cancelled")
+    return msg.kind == "event" and (msg.name or "").endswith("Complete")
 
 
 class ActionResult(list[Message]):
