@@ -133,7 +133,8 @@ class ClientProtocol:
         try:
             messages = buffer.feed(data)
         except Exception:
-            self._move("protocol_error")
+            if self.state not in (ConnState.CLOSED, ConnState.ERROR):
+                self._move("protocol_error")
             raise
         out: list[Message | Completed | Greeting] = []
         if not had_greeting and buffer.greeting is not None:
