@@ -142,6 +142,11 @@ class ClientProtocol:
             version = buffer.greeting.rpartition("/")[2]
             out.append(Greeting(buffer.greeting, version))
         if not self.pending:
+            # Nothing to correlate, but a response here is still a stray (e.g. a
+            # late answer to a cancelled action) and must be counted.
+            for msg in messages:
+                if msg.kind == "response":
+                    self.stray_responses += 1
             if out:
                 out.extend(messages)
                 return out
@@ -154,7 +159,7 @@ class ClientProtocol:
         action_id = msg.action_id
         entry = self.pending.get(action_id) if action_id is not None else None
         if entry is None:
-            if msg.raw.startswith(b"Response: ") or ("Response" in msg and "Event" not in msg):
+            if msg.kind == "response":
                 self.stray_responses += 1
             out.append(msg)
             return
