@@ -41,11 +41,18 @@ def _status() -> dict[str, str] | None:
     return fields
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip with a one-line reason; under CI (CI=true) a missing prerequisite is a failure."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI must run this test, but: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def asterisk() -> AsteriskSandbox:
     """The running Asterisk 22 sandbox. Skips without root; fails if root but not started."""
     if os.geteuid() != 0:
-        pytest.skip("real Asterisk tests need root (chroot sandbox); run as root to include them")
+        skip_or_fail("real Asterisk tests need root (chroot sandbox); run as root to include them")
     status = _status()
     if status is None:
         pytest.fail(

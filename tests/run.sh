@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine: `bash tests/run.sh [pytest args]`.
+# Installs what the tests need, starts the real Asterisk 22 sandbox (as root), runs
+# pytest over everything (unit, simulator, live Asterisk, notebooks, browser), and
+# fails if pytest collects no test. Without root the Asterisk and browser tests skip
+# with a one-line reason; with CI=true they never skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+say() { printf '\n==> %s\n' "$*"; }
+
+say "Python packages (pip install -e '.[test,bench]')"
+"$PY" -m pip install --disable-pip-version-check -q -e '.[test,bench]'
+
+if [ "$(id -u)" = 0 ]; then
+    need=()
+    command -v debootstrap >/dev/null || need+=(debootstrap)
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    command -v openssl >/dev/null || need+=(openssl)
+    if [ ${#need[@]} -gt 0 ]; then
+        say "Debian packages: ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+    say "Asterisk 22 sandbox (tests/asterisk/sandbox.sh start)"
+    bash tests/asterisk/sandbox.sh start
+    if [ "${AMILAB_KEEP_SANDBOX:-}" != 1 ]; then
+        trap 'bash tests/asterisk/sandbox.sh stop >/dev/null 2>&1 || true' EXIT
+    fi
+else
+    say "not root: the real-Asterisk and browser tests will skip (run as root to include them)"
+fi
+
+say "pytest"
+set +e
+"$PY" -m pytest -ra "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+    echo "pytest collected no tests: that is a failure" >&2
+    exit 1
+fi
+exit "$rc"
