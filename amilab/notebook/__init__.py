@@ -1,0 +1,6 @@
+"""Jupyter integration: the ``%ami`` magics (:mod:`.magics`) and the live monitor (:mod:`.monitor`).
+
+Nothing here is imported by the rest of amilab, and importing this package
+imports neither IPython nor ipywidgets: ``%load_ext amilab`` loads
+:mod:`amilab.notebook.magics`, and ``amilab.EventMonitor`` loads the monitor.
+"""

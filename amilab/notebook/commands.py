@@ -1,0 +1,696 @@
+"""``%ami`` lines and ``%%ami`` cells -> pure command objects (no IPython needed).
+
+The magic is thin: it parses its input here into one frozen dataclass, then
+executes it. Keeping the parsing pure lets every syntax rule be tested
+without a shell, and lets the magic's ``%ami?`` help come from the same
+parser that enforces it.
+
+Line grammar (words are split with shell quoting rules; backslashes are kept
+literally, because AMI filters are regexes)::
+
+    %ami SUBCOMMAND ...              lowercase words listed in SUBCOMMANDS
+    %ami ACTION [Key=Value ...]      anything else is an AMI action name
+
+AMI action names are case-insensitive on the server, so the lowercase
+sub-commands shadow nothing: ``%ami status`` shows the notebook's connection,
+``%ami Status`` runs the AMI ``Status`` action.
+
+``{name}`` expansion is applied per word *after* splitting (so an expanded
+value with spaces stays one value), by a callable the magic passes in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from amilab.protocol.message import SECRET_HEADERS
+
+__all__ = [
+    "HELP",
+    "SUBCOMMANDS",
+    "Command",
+    "CommandError",
+    "Connect",
+    "Disconnect",
+    "Events",
+    "Help",
+    "Last",
+    "ListActions",
+    "Monitor",
+    "RunAction",
+    "RunCommand",
+    "Script",
+    "SimStart",
+    "Status",
+    "expand_fields",
+    "parse_body",
+    "parse_cell",
+    "parse_line",
+]
+
+Expand: TypeAlias = Callable[[str], str]
+AuthChoice: TypeAlias = Literal["md5", "plain", "auto"]
+
+SUBCOMMANDS = (
+    "actions",
+    "command",
+    "connect",
+    "disconnect",
+    "events",
+    "help",
+    "last",
+    "monitor",
+    "sim",
+    "status",
+)
+#: Characters allowed in an action name: Asterisk's are ASCII words
+#: (``PJSIPShowEndpoints``, ``DBGet``); some third-party modules use ``-``.
+_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*\Z")
+_PROFILE = re.compile(r"@[\w.-]+\Z")
+_COMMENT_PREFIXES = ("#", ";")
+
+
+class CommandError(ValueError):
+    """A ``%ami`` line or cell that cannot be parsed; the message says how to fix it."""
+
+
+# -- command objects -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """``%ami connect``: log the notebook's session in (settings resolved later)."""
+
+    host: str | None = None
+    port: int | None = None
+    profile: str | None = None
+    user: str | None = None
+    tls: bool | None = None
+    auth: AuthChoice | None = None
+    events: str | None = None
+    secret_env: str | None = None
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SimStart:
+    """``%ami sim`` / ``%ami connect --sim``: start the embedded simulator and log in."""
+
+    events: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """``%ami disconnect``: log off, close the socket, stop a simulator we started."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """``%ami status``: one line about the notebook's connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """``%ami help [ACTION]``: the server's documentation of ACTION, or the magic's usage."""
+
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListActions:
+    """``%ami actions``: the server's ``ListCommands`` as a table."""
+
+    out: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Last:
+    """``%ami last``: the full :class:`ActionResult` of the last action."""
+
+    out: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunAction:
+    """Send one AMI action; its result is shown as a DataFrame."""
+
+    name: str
+    headers: tuple[tuple[str, str], ...] = ()
+    out: str | None = None
+    timeout: float | None = None
+    raw: bool = False
+    numeric: bool | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={'***' if k.lower() in SECRET_HEADERS else v!r}" for k, v in self.headers
+        )
+        return f"RunAction({self.name!r}{', ' if shown else ''}{shown}, out={self.out!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A ``%%ami`` cell: several actions, sent in order, stopping at the first error."""
+
+    actions: tuple[RunAction, ...]
+    out: str | None = None
+    raw: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand:
+    """CLI commands (``Action: Command``) whose output is printed as text."""
+
+    commands: tuple[str, ...]
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """``%ami events``: collect matching events for a while into a DataFrame."""
+
+    patterns: tuple[str, ...] = ()
+    seconds: float | None = None
+    limit: int | None = None
+    quiet: bool = False
+    out: str | None = None
+    numeric: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """``%ami monitor``: the live EventMonitor widget."""
+
+    patterns: tuple[str, ...] = ()
+
+
+Command: TypeAlias = (
+    Connect
+    | SimStart
+    | Disconnect
+    | Status
+    | Help
+    | ListActions
+    | Last
+    | RunAction
+    | Script
+    | RunCommand
+    | Events
+    | Monitor
+)
+
+
+# -- the argument parser ----------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`CommandError` instead of printing and exiting."""
+
+    def error(self, message: str) -> Any:
+        raise CommandError(message)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _build_parser() -> _Parser:
+    p = _Parser(
+        prog="%ami",
+        add_help=False,
+        allow_abbrev=False,
+        usage="%(prog)s [SUBCOMMAND | ACTION] [ARGS ...] [OPTIONS]",
+    )
+    S = argparse.SUPPRESS
+    p.add_argument("words", nargs="*", help=S)
+    results = p.add_argument_group("results (actions, cells, actions, last, events)")
+    results.add_argument(
+        "-o", "--out", metavar="NAME", default=S, help="store the result in variable NAME"
+    )
+    results.add_argument(
+        "--timeout", type=_positive, metavar="S", default=S, help="seconds to wait for the answer"
+    )
+    results.add_argument(
+        "--raw", action="store_true", default=S, help="return the ActionResult, not a DataFrame"
+    )
+    results.add_argument(
+        "--numeric",
+        action="store_true",
+        default=S,
+        help="convert numeric columns (when exact); see AmiMagics.numeric",
+    )
+    results.add_argument(
+        "--expand", action="store_true", default=S, help="%%%%ami only: expand {name} in the body"
+    )
+    events = p.add_argument_group("events")
+    events.add_argument(
+        "--for",
+        dest="seconds",
+        type=_positive,
+        metavar="S",
+        default=S,
+        help="collect for S seconds",
+    )
+    events.add_argument(
+        "--max", dest="limit", type=_count, metavar="N", default=S, help="stop after N events"
+    )
+    events.add_argument(
+        "-q", "--quiet", action="store_true", default=S, help="do not print events as they come"
+    )
+    conn = p.add_argument_group("connect")
+    conn.add_argument("--user", metavar="U", default=S, help="AMI username")
+    conn.add_argument("--tls", action="store_true", default=S, help="use TLS (port 5039)")
+    conn.add_argument(
+        "--md5", dest="auth", action="store_const", const="md5", default=S, help="MD5 login"
+    )
+    conn.add_argument(
+        "--plain", dest="auth", action="store_const", const="plain", default=S, help="plain login"
+    )
+    conn.add_argument(
+        "--events", metavar="MASK", default=S, help="login event mask: on, off, call,system ..."
+    )
+    conn.add_argument(
+        "--secret-env", metavar="VAR", default=S, help="read the secret from $VAR (AMI_SECRET)"
+    )
+    conn.add_argument(
+        "--secret",
+        metavar="S",
+        default=S,
+        help="the secret itself (discouraged: it stays in the notebook's history)",
+    )
+    conn.add_argument(
+        "--sim", action="store_true", default=S, help="start the embedded simulator, log in"
+    )
+    return p
+
+
+_PARSER = _build_parser()
+#: Which options each form accepts; anything else is refused by name.
+_ALLOWED: dict[str, frozenset[str]] = {
+    "connect": frozenset({"user", "tls", "auth", "events", "secret_env", "secret", "sim"}),
+    "sim": frozenset({"events"}),
+    "action": frozenset({"out", "timeout", "raw", "numeric"}),
+    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand"}),
+    "command": frozenset({"timeout", "expand"}),
+    "events": frozenset({"seconds", "limit", "quiet", "out", "numeric"}),
+    "actions": frozenset({"out"}),
+    "last": frozenset({"out"}),
+}
+
+HELP = f"""Talk to an Asterisk Manager Interface (AMI) server from the notebook.
+
+Forms:
+  %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--md5|--plain]
+               [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
+                                                     the config file, or a prompt)
+  %ami sim                                           start the built-in simulator, log in
+  %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
+                                                     or the response when there are none)
+  %ami command CLI COMMAND ...                       print a CLI command's output
+  %ami help [ACTION]                                 the server's documentation of ACTION
+  %ami actions                                       the server's actions (ListCommands)
+  %ami events [PATTERN ...] [--for S] [--max N]      collect events -> DataFrame
+  %ami monitor [PATTERN ...]                         live event monitor widget
+  %ami last                                          the last ActionResult (also in _ami)
+  %ami status | %ami disconnect
+
+  %%ami [ACTION] [-o NAME] [--expand]                cell: AMI's own "Key: Value" lines;
+                                                     blank lines separate actions, each
+                                                     needs "Action: X" unless ACTION is
+                                                     given; returns the DataFrame of a
+                                                     single action, or all results
+                                                     concatenated with an "action" column
+  %%ami command                                      cell: one CLI command per line
+
+Lowercase words are sub-commands; anything else is an AMI action name
+(``%ami status`` is the connection, ``%ami Status`` the AMI action).
+Repeated keys send repeated headers (Variable=A=1 Variable=B=2). Values follow
+shell quoting ('a b' or "a b"); backslashes are literal. {{name}} on a line is
+replaced by the Python variable's value (attributes and [index] allowed);
+write {{{{ and }}}} for literal braces; Asterisk's ${{...}} is left alone. In a cell
+body {{name}} is expanded only with --expand. Errors print one line and fail
+the cell; set %config AmiMagics.short_errors = False for tracebacks.
+Settings: %config AmiMagics (timeout, autolimit, numeric, default_host, ...).
+
+{_PARSER.format_help()}"""
+
+
+# -- {name} expansion -------------------------------------------------------------
+def _field_end(text: str, start: int) -> int:
+    """Index of the ``}`` closing the brace at ``start`` (nesting counted), or -1."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def expand_fields(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``{name}`` (``str.format`` field syntax) with values from ``namespace``.
+
+    ``{{`` and ``}}`` give literal braces; Asterisk's own ``${...}`` and an
+    unmatched brace are left as they are. Unlike IPython's expansion, a
+    missing name is an error instead of silently leaving the whole line
+    unexpanded, and ``$name`` is not special (AMI values use ``$`` a lot).
+    """
+    if "{" not in text and "}" not in text:
+        return text
+    formatter = string.Formatter()
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair in ("{{", "}}"):
+            out.append(pair[0])
+            i += 2
+            continue
+        if pair == "${" or text[i] == "{":
+            at = i + 1 if pair == "${" else i
+            end = _field_end(text, at)
+            if end < 0:
+                out.append(text[i:])
+                break
+            if pair == "${":
+                out.append(text[i : end + 1])
+            else:
+                out.append(_format_field(formatter, text[at + 1 : end], namespace))
+            i = end + 1
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _format_field(formatter: string.Formatter, spec: str, namespace: Mapping[str, Any]) -> str:
+    field_name, _, format_spec = spec.partition(":")
+    field_name, _, conversion = field_name.partition("!")
+    if not field_name.strip():
+        raise CommandError("empty {} on the line: write {{}} for literal braces")
+    try:
+        value, _ = formatter.get_field(field_name, (), namespace)
+    except KeyError as exc:
+        raise CommandError(
+            f"name {exc.args[0]!r} is not defined (in {{{spec}}}); write {{{{ }}}} for braces"
+        ) from None
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise CommandError(f"cannot expand {{{spec}}}: {exc}") from None
+    if conversion:
+        value = formatter.convert_field(value, conversion)
+    return formatter.format_field(value, format_spec)
+
+
+# -- line parsing ----------------------------------------------------------------
+def _split(text: str) -> list[str]:
+    """Shell-style split with literal backslashes (AMI filters are regexes)."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=False)
+    lexer.whitespace_split = True
+    lexer.escape = ""
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError as exc:
+        raise CommandError(f"cannot split the line: {exc} (check the quotes)") from None
+
+
+def _take_secret(tokens: list[str]) -> tuple[list[str], str | None]:
+    """Remove ``--secret S`` before argparse sees it, so no parser message can echo it."""
+    rest: list[str] = []
+    secret: str | None = None
+    it = iter(tokens)
+    for tok in it:
+        if tok == "--secret":
+            secret = next(it, None)
+            if secret is None:
+                raise CommandError("--secret needs a value (better: --secret-env VAR)")
+        elif tok.startswith("--secret="):
+            secret = tok.partition("=")[2]
+        else:
+            rest.append(tok)
+    return rest, secret
+
+
+def _parse_options(tokens: list[str]) -> tuple[list[str], dict[str, Any]]:
+    ns = _PARSER.parse_intermixed_args(tokens)
+    opts = vars(ns)
+    words = opts.pop("words", [])
+    return words, opts
+
+
+def _check_allowed(form: str, opts: dict[str, Any], shown: str) -> None:
+    allowed = _ALLOWED.get(form, frozenset())
+    for name in opts:
+        if name not in allowed:
+            flag = {"seconds": "--for", "limit": "--max", "auth": "--md5/--plain"}.get(
+                name, "--" + name.replace("_", "-")
+            )
+            raise CommandError(f"{flag} does not apply to {shown}")
+
+
+def _out_name(opts: dict[str, Any]) -> str | None:
+    name = opts.get("out")
+    if name is not None and (not _IDENTIFIER.match(name) or name.startswith("__")):
+        raise CommandError(f"-o needs a Python variable name, not {name!r}")
+    return name
+
+
+def _action_name(name: str) -> str:
+    if not _ACTION_NAME.match(name):
+        raise CommandError(
+            f"{name!r} is not an AMI action name (letters, digits, '_' or '-', "
+            "starting with a letter); %ami actions lists them"
+        )
+    return name
+
+
+def _key_values(action: str, words: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(
+                f"expected Key=Value after {action}, got {word!r} "
+                "(quote values with spaces: Key='a b')"
+            )
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def _host_port(target: str) -> tuple[str | None, int | None]:
+    """``host``, ``host:port``, ``:port``, ``[v6]:port`` -> (host, port)."""
+    host, port_text = target, ""
+    if target.startswith("["):
+        inner, _, rest = target[1:].partition("]")
+        host, port_text = inner, rest.removeprefix(":")
+    elif target.count(":") == 1:
+        host, _, port_text = target.partition(":")
+    port: int | None = None
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise CommandError(f"bad port in {target!r}: expected 1-65535")
+        port = int(port_text)
+    return host or None, port
+
+
+def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Connect | SimStart:
+    if opts.pop("sim", False):
+        extra = set(opts) - {"events"}
+        if words or extra or secret is not None:
+            raise CommandError("%ami connect --sim takes no address, user or secret")
+        return SimStart(events=opts.get("events"))
+    if len(words) > 1:
+        raise CommandError(f"%ami connect takes one address, got {' '.join(words)!r}")
+    host = port = profile = None
+    if words:
+        if words[0].startswith("@"):
+            if not _PROFILE.match(words[0]):
+                raise CommandError(f"bad profile name {words[0]!r}: use @name")
+            profile = words[0][1:]
+        else:
+            host, port = _host_port(words[0])
+    env_var = opts.get("secret_env")
+    if env_var is not None and not _IDENTIFIER.match(env_var):
+        raise CommandError(f"--secret-env needs a variable name, not {env_var!r}")
+    return Connect(
+        host=host,
+        port=port,
+        profile=profile,
+        user=opts.get("user"),
+        tls=opts.get("tls"),
+        auth=opts.get("auth"),
+        events=opts.get("events"),
+        secret_env=env_var,
+        secret=secret,
+    )
+
+
+def _no_words(sub: str, words: list[str]) -> None:
+    if words:
+        raise CommandError(f"%ami {sub} takes no arguments, got {' '.join(words)!r}")
+
+
+def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | None) -> Command:
+    _check_allowed(sub, opts, f"%ami {sub}")
+    if sub != "connect" and secret is not None:
+        raise CommandError(f"--secret does not apply to %ami {sub}")
+    if sub == "connect":
+        return _connect(words, opts, secret)
+    if sub == "help":
+        if len(words) > 1:
+            raise CommandError("%ami help takes one action name")
+        return Help(_action_name(words[0]) if words else None)
+    if sub in ("events", "monitor"):
+        patterns = tuple(words)
+        if sub == "monitor":
+            return Monitor(patterns)
+        return Events(
+            patterns,
+            seconds=opts.get("seconds"),
+            limit=opts.get("limit"),
+            quiet=bool(opts.get("quiet")),
+            out=_out_name(opts),
+            numeric=opts.get("numeric"),
+        )
+    _no_words(sub, words)
+    simple: dict[str, Command] = {
+        "sim": SimStart(events=opts.get("events")),
+        "disconnect": Disconnect(),
+        "status": Status(),
+        "actions": ListActions(out=_out_name(opts)),
+        "last": Last(out=_out_name(opts)),
+    }
+    return simple[sub]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def parse_line(line: str, expand: Expand | None = None) -> Command:
+    """Parse one ``%ami`` line; ``expand`` maps each word (``{name}`` expansion)."""
+    expand = expand or _identity
+    head, _, rest = line.strip().partition(" ")
+    if head == "command":
+        text = expand(rest.strip())
+        if not text:
+            raise CommandError("usage: %ami command CLI COMMAND (e.g. core show channels)")
+        return RunCommand((text,))
+    tokens, secret = _take_secret(_split(line))
+    words, opts = _parse_options(tokens)
+    if not words:
+        if opts or secret is not None:
+            raise CommandError("options need a sub-command or an action name; see %ami?")
+        return Help(None)
+    words = [expand(w) for w in words]
+    first = words[0]
+    if first in SUBCOMMANDS:
+        return _subcommand(first, words[1:], opts, secret)
+    if secret is not None:
+        raise CommandError("--secret belongs to %ami connect; send Secret=... as a header")
+    name = _action_name(first)
+    _check_allowed("action", opts, name)
+    return RunAction(
+        name,
+        _key_values(name, words[1:]),
+        out=_out_name(opts),
+        timeout=opts.get("timeout"),
+        raw=bool(opts.get("raw")),
+        numeric=opts.get("numeric"),
+    )
+
+
+# -- cell parsing ----------------------------------------------------------------
+def _blocks(body: str) -> list[list[tuple[int, str]]]:
+    """Split a cell body into blank-line separated blocks of (line number, text)."""
+    blocks: list[list[tuple[int, str]]] = [[]]
+    for number, raw in enumerate(body.splitlines(), start=1):
+        text = raw.strip()
+        if not text:
+            if blocks[-1]:
+                blocks.append([])
+        elif not text.startswith(_COMMENT_PREFIXES):
+            blocks[-1].append((number, text))
+    return [b for b in blocks if b]
+
+
+def parse_body(
+    body: str, default_action: str | None = None, expand: Expand | None = None
+) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """AMI ``Key: Value`` blocks -> ``[(action name, headers), ...]``.
+
+    A block's ``Action:`` line names its action; without one, the action
+    given on the magic line is used. ``expand`` maps each value.
+    """
+    expand = expand or _identity
+    actions = []
+    for block in _blocks(body):
+        name = default_action
+        headers = []
+        for number, text in block:
+            key, sep, value = text.partition(":")
+            key = key.strip()
+            if not sep or not key:
+                raise CommandError(f"line {number}: expected 'Key: Value', got {text!r}")
+            value = expand(value[1:] if value[:1] == " " else value)
+            if key.lower() == "action":
+                name = _action_name(value.strip())
+            else:
+                headers.append((key, value))
+        if name is None:
+            raise CommandError(
+                f"line {block[0][0]}: this block has no 'Action: Name' line "
+                "(or give the action on the magic line: %%ami Originate)"
+            )
+        actions.append((name, tuple(headers)))
+    if not actions:
+        raise CommandError("the cell is empty: write 'Key: Value' lines, e.g. 'Action: Ping'")
+    return actions
+
+
+def parse_cell(line: str, body: str, expand: Expand | None = None) -> Command:
+    """Parse a ``%%ami`` cell. ``expand`` applies to the body only with ``--expand``."""
+    tokens, secret = _take_secret(_split(line))
+    if secret is not None:
+        raise CommandError("--secret does not apply to a %%ami cell")
+    words, opts = _parse_options(tokens)
+    body_expand = expand if opts.get("expand") else None
+    if words[:1] == ["command"]:
+        _check_allowed("command", opts, "%%ami command")
+        if len(words) > 1:
+            raise CommandError("%%ami command takes the CLI commands in the cell, one per line")
+        lines = [t for _, t in (p for b in _blocks(body) for p in b)]
+        if not lines:
+            raise CommandError("the cell is empty: write one CLI command per line")
+        fn = body_expand or _identity
+        return RunCommand(tuple(fn(t) for t in lines), timeout=opts.get("timeout"))
+    if len(words) > 1:
+        raise CommandError("%%ami takes at most one action name on its line; headers go below")
+    if words and words[0] in SUBCOMMANDS:
+        raise CommandError(f"{words[0]} is a line sub-command: use %ami {words[0]}")
+    _check_allowed("cell", opts, "%%ami")
+    default = _action_name(words[0]) if words else None
+    common = {"timeout": opts.get("timeout"), "numeric": opts.get("numeric")}
+    actions = tuple(
+        RunAction(name, headers, **common)
+        for name, headers in parse_body(body, default, body_expand)
+    )
+    return Script(actions, out=_out_name(opts), raw=bool(opts.get("raw")))

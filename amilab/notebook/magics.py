@@ -1,0 +1,550 @@
+"""``%ami`` / ``%%ami``: the notebook's AMI magics (``%load_ext amilab``).
+
+The magic is thin: :mod:`amilab.notebook.commands` turns the line or cell
+into a command object, and one small method per command type executes it on
+the notebook's :class:`~amilab.session.Session`. Settings are traits of
+:class:`AmiMagics` (``%config AmiMagics``, or ``c.AmiMagics.timeout = 5`` in
+``ipython_config.py``).
+
+The session runs on an I/O thread of its own (not the process-wide shared
+one), so ``%ami disconnect`` and ``%unload_ext amilab`` can stop every thread
+and socket the magics started without disturbing sessions the user opened
+with ``amilab.connect()``. A simulator started by ``%ami sim`` is stopped
+with it.
+
+Errors that are the user's or the server's (an ``ActionError``, a refused
+login, a bad line) become ``UsageError``: IPython prints one line and marks
+the cell failed, so "Run all" stops there. ``short_errors = False`` re-raises
+the original exception instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import difflib
+import getpass
+import os
+import queue
+import sys
+import time
+from collections import ChainMap
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
+from IPython.core.error import UsageError
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
+from traitlets import Bool, Float, Int, Unicode
+from traitlets.config.configurable import Configurable
+
+from amilab.client import AMIClient
+from amilab.errors import (
+    ActionError,
+    AMIError,
+    AuthenticationError,
+    ConnectionLost,
+    NotConnected,
+)
+from amilab.iothread import IOThread
+from amilab.notebook import commands as cmds
+from amilab.notebook.completion import ActionCatalog, complete, parse_listcommands
+from amilab.notebook.config import (
+    DEFAULT_CONFIG_FILE,
+    Defaults,
+    Settings,
+    load_profiles,
+    permission_warning,
+    resolve,
+)
+from amilab.session import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from amilab.protocol import ActionResult, Message
+
+__all__ = ["AmiMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+#: Name of the user-namespace variable holding the last ActionResult.
+RESULT_VAR = "_ami"
+#: Events printed live by ``%ami events`` before it only counts (keeps cells short).
+MAX_LIVE_LINES = 20
+#: Characters of one live event line.
+LIVE_LINE_WIDTH = 110
+#: Seconds ``CoreSettings`` may take when connecting, to show the Asterisk version.
+VERSION_PROBE_TIMEOUT = 2.0
+_NOT_CONNECTED = (
+    "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
+    "or %ami sim for the built-in simulator"
+)
+_EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
+
+
+def _summary(msg: Message) -> str:
+    """One line for a live event: name and its first few headers."""
+    pairs = [f"{k}={v}" for k, v in msg.headers[1:] if k.lower() not in ("privilege", "actionid")]
+    line = f"{time.strftime('%H:%M:%S')} {msg.name or '?'} " + " ".join(pairs)
+    return line if len(line) <= LIVE_LINE_WIDTH else line[: LIVE_LINE_WIDTH - 1] + "…"
+
+
+@magics_class
+class AmiMagics(Magics, Configurable):
+    """The ``%ami`` line magic and ``%%ami`` cell magic; see ``%ami?``."""
+
+    timeout = Float(10.0, help="Seconds an action (and the login) may take before it fails.").tag(
+        config=True
+    )
+    autolimit = Int(
+        0,
+        help="Keep at most this many rows in a returned DataFrame (0: all). "
+        "The full result stays in _ami.",
+    ).tag(config=True)
+    short_errors = Bool(
+        True,
+        help="Show AMI and usage errors as one line (the cell still fails); "
+        "False re-raises the original exception with its traceback.",
+    ).tag(config=True)
+    numeric = Bool(False, help="Convert numeric columns of result tables (only when exact).").tag(
+        config=True
+    )
+    default_host = Unicode(
+        "127.0.0.1",
+        help="Host for %ami connect when neither the line, $AMI_HOST nor the config file name one.",
+    ).tag(config=True)
+    default_port = Int(
+        None, allow_none=True, help="Port likewise (None: 5038, or 5039 with --tls)."
+    ).tag(config=True)
+    default_user = Unicode("", help="AMI username likewise.").tag(config=True)
+    secret_env = Unicode(
+        "AMI_SECRET", help="Environment variable holding the secret (--secret-env overrides)."
+    ).tag(config=True)
+    config_file = Unicode(
+        DEFAULT_CONFIG_FILE,
+        help="INI file of named connections ([default], [lab] ...) for %ami connect @name.",
+    ).tag(config=True)
+    events_for = Float(5.0, help="Seconds %ami events collects when --for is not given.").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any, **kwargs: Any) -> None:
+        Configurable.__init__(self, config=shell.config)
+        Magics.__init__(self, shell=shell, **kwargs)
+        self.session: Session | None = None
+        self.sim: Any = None
+        self.last: ActionResult | None = None
+        self.catalog = ActionCatalog()
+        self._io: IOThread | None = None
+        self._monitors: list[Any] = []
+        self._connected_at = 0.0
+
+    # -- the magic ---------------------------------------------------------
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def ami(self, line: str, cell: str | None = None, local_ns: Any = None) -> Any:
+        namespace = ChainMap(local_ns or {}, self.shell.user_ns)
+
+        def expand(text: str) -> str:
+            return cmds.expand_fields(text, namespace)
+
+        try:
+            if cell is None:
+                command = cmds.parse_line(line, expand)
+            else:
+                command = cmds.parse_cell(line, cell, expand)
+            return self.execute(command)
+        except _EXPECTED as exc:
+            if not self.short_errors:
+                raise
+            raise UsageError(self._scrub(self._describe(exc))) from None
+
+    def execute(self, command: cmds.Command) -> Any:
+        """Run one parsed command; what it returns is what the cell shows."""
+        handler: Callable[[Any], Any] = getattr(self, "_do_" + type(command).__name__)
+        return handler(command)
+
+    # -- connection ----------------------------------------------------------
+    def _defaults(self) -> Defaults:
+        return Defaults(self.default_host, self.default_port, self.default_user, self.secret_env)
+
+    def _profiles(self) -> dict[str, dict[str, str]]:
+        warning = permission_warning(self.config_file)
+        if warning:
+            print(f"Warning: {warning}", file=sys.stderr)
+        return load_profiles(self.config_file)
+
+    def _do_Connect(self, cmd: cmds.Connect) -> None:
+        if cmd.secret is not None:
+            print(
+                "Warning: the secret typed with --secret is now in this notebook's input "
+                "history (In[], the .ipynb file, IPython's history database); prefer "
+                f"${self.secret_env} or {self.config_file}",
+                file=sys.stderr,
+            )
+        settings = resolve(
+            cmd,
+            env=os.environ,
+            profiles=self._profiles(),
+            defaults=self._defaults(),
+            prompt=getpass.getpass,
+            config_path=self.config_file,
+        )
+        self.close()
+        self._open(settings)
+
+    def _do_SimStart(self, cmd: cmds.SimStart) -> None:
+        import amilab.sim
+
+        self.close()
+        sim = amilab.sim.start()
+        self.sim = sim
+        user = amilab.sim.DEFAULT_USER
+        settings = Settings(sim.host, sim.port, user, sim.users[user].secret, events=cmd.events)
+        try:
+            self._open(settings, label="simulator")
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, s: Settings, label: str = "") -> None:
+        io = IOThread(name="amilab-notebook-io")
+        atexit.register(io.stop)
+        client = AMIClient(
+            s.host,
+            s.port,
+            username=s.user,
+            secret=s.secret,
+            auth=s.auth,  # type: ignore[arg-type]
+            tls=s.tls,
+            events=s.events,
+            timeout=self.timeout,
+            connect_timeout=self.timeout,
+        )
+        session = Session(client, io)
+        try:
+            session.connect()
+        except BaseException:
+            self._stop_io(io)
+            raise
+        self._io, self.session = io, session
+        self._connected_at = time.monotonic()
+        self.catalog.reset()
+        what = f"{label} " if label else ""
+        print(
+            f"Connected to {what}{client.host}:{client.port} as {client.username}{self._server()}"
+        )
+
+    def _server(self) -> str:
+        """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
+        assert self.session is not None
+        parts = []
+        try:
+            result = self.session.action("CoreSettings", timeout=VERSION_PROBE_TIMEOUT, check=False)
+            if result.ok and result.response.get("AsteriskVersion"):
+                parts.append(f"Asterisk {result.response['AsteriskVersion']}")
+        except AMIError:
+            pass
+        parts.append(f"AMI {self.session.version or '?'}")
+        return ": " + ", ".join(parts)
+
+    @staticmethod
+    def _stop_io(io: IOThread) -> None:
+        io.stop()
+        atexit.unregister(io.stop)
+
+    def close(self) -> None:
+        """Close monitors, the session, its I/O thread and our simulator; safe to repeat."""
+        for monitor in self._monitors:
+            try:
+                monitor.close()
+            except Exception as exc:  # one broken widget must not keep the socket open
+                print(f"Warning: closing a monitor failed: {exc}", file=sys.stderr)
+        self._monitors.clear()
+        session, self.session = self.session, None
+        io, self._io = self._io, None
+        sim, self.sim = self.sim, None
+        try:
+            if session is not None and io is not None and io.alive:
+                with contextlib.suppress(AMIError, OSError, TimeoutError):
+                    session.close()
+        finally:
+            if io is not None:
+                self._stop_io(io)
+            if sim is not None:
+                sim.stop()
+            self.catalog.reset()
+
+    def _do_Disconnect(self, cmd: cmds.Disconnect) -> None:
+        session, sim = self.session, self.sim
+        if session is None and sim is None:
+            print("Not connected.")
+            return
+        where = f"{session.client.host}:{session.client.port}" if session else "the simulator"
+        self.close()
+        print(f"Disconnected from {where}" + ("; simulator stopped" if sim is not None else ""))
+
+    def _require(self) -> Session:
+        if self.session is None:
+            raise NotConnected(_NOT_CONNECTED)
+        return self.session
+
+    def _do_Status(self, cmd: cmds.Status) -> None:
+        session = self.session
+        if session is None:
+            print("Not connected. " + _NOT_CONNECTED.split(": ", 1)[1])
+            return
+        c = session.client
+        up = int(time.monotonic() - self._connected_at)
+        state = "connected" if session.connected else f"not connected ({c.state}; reconnecting)"
+        sim = ", simulator" if self.sim is not None else ""
+        last = f", last: {self.last!r}" if self.last is not None else ""
+        print(
+            f"{c.username}@{c.host}:{c.port} AMI {c.version or '?'}{sim}: {state}, "
+            f"session {up // 3600}h{up // 60 % 60:02d}m{up % 60:02d}s{last}"
+        )
+
+    # -- actions ---------------------------------------------------------------
+    def _send(self, cmd: cmds.RunAction) -> ActionResult:
+        session = self._require()
+        timeout = cmd.timeout if cmd.timeout is not None else self.timeout
+        try:
+            result = session.action(cmd.name, list(cmd.headers), timeout=timeout)
+        except ActionError as exc:
+            if exc.result is not None:
+                self._remember(exc.result)
+            raise
+        self._remember(result)
+        return result
+
+    def _remember(self, result: ActionResult) -> None:
+        self.last = result
+        self.shell.user_ns[RESULT_VAR] = result
+
+    def _frame(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
+        frame = result.to_frame(numeric=self.numeric if numeric is None else numeric)
+        return self._limit(frame)
+
+    def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.autolimit and len(frame) > self.autolimit:
+            print(
+                f"Showing {self.autolimit} of {len(frame)} rows (AmiMagics.autolimit); "
+                f"all of them are in {RESULT_VAR}",
+                file=sys.stderr,
+            )
+            return frame.head(self.autolimit)
+        return frame
+
+    def _output(self, value: Any, out: str | None) -> Any:
+        if out is None:
+            return value
+        self.shell.user_ns[out] = value
+        shape = getattr(value, "shape", None)
+        what = f"{shape[0]} rows x {shape[1]} columns" if shape else type(value).__name__
+        print(f"{out} = {what}")
+        return None
+
+    def _do_RunAction(self, cmd: cmds.RunAction) -> Any:
+        result = self._send(cmd)
+        value = result if cmd.raw else self._frame(result, cmd.numeric)
+        return self._output(value, cmd.out)
+
+    def _do_Script(self, cmd: cmds.Script) -> Any:
+        import pandas as pd
+
+        results: list[tuple[str, ActionResult]] = []
+        for number, action in enumerate(cmd.actions, start=1):
+            try:
+                results.append((action.name, self._send(action)))
+            except AMIError as exc:
+                if len(cmd.actions) == 1:
+                    raise
+                raise type(exc)(f"action {number} of {len(cmd.actions)}: {exc}") from exc
+        if cmd.raw:
+            value: Any = results[-1][1] if len(results) == 1 else [r for _, r in results]
+        elif len(results) == 1:
+            value = self._frame(results[0][1], cmd.actions[0].numeric)
+        else:
+            frames = []
+            for (name, result), action in zip(results, cmd.actions, strict=True):
+                frame = result.to_frame(numeric=action.numeric or self.numeric)
+                frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
+                frames.append(frame)
+            value = self._limit(pd.concat(frames, ignore_index=True))
+        return self._output(value, cmd.out)
+
+    def _do_RunCommand(self, cmd: cmds.RunCommand) -> None:
+        session = self._require()
+        timeout = cmd.timeout if cmd.timeout is not None else self.timeout
+        for text in cmd.commands:
+            if len(cmd.commands) > 1:
+                print(f"> {text}")
+            output = session.command(text, timeout=timeout)
+            print(output)
+
+    def _do_Last(self, cmd: cmds.Last) -> Any:
+        if self.last is None:
+            raise cmds.CommandError("no action has run yet in this session")
+        return self._output(self.last, cmd.out)
+
+    # -- documentation -----------------------------------------------------------
+    def _do_Help(self, cmd: cmds.Help) -> None:
+        if cmd.action is None:
+            print(cmds.HELP)
+            return
+        session = self._require()
+        text = session.command(f"manager show command {cmd.action}", timeout=self.timeout)
+        self.catalog.learn_syntax(cmd.action, text)
+        if not text.strip():
+            hint = self._suggest(cmd.action)
+            raise cmds.CommandError(f"the server has no documentation for {cmd.action}{hint}")
+        print(text)
+
+    def _do_ListActions(self, cmd: cmds.ListActions) -> Any:
+        import pandas as pd
+
+        result = self._send(cmds.RunAction("ListCommands"))
+        rows = parse_listcommands(result.response)
+        self.catalog.learn_actions(rows)
+        frame = pd.DataFrame(
+            {
+                "action": [r.name for r in rows],
+                "synopsis": [r.synopsis for r in rows],
+                "privilege": [r.privilege for r in rows],
+            },
+            dtype="string",
+        )
+        return self._output(self._limit(frame), cmd.out)
+
+    def _suggest(self, name: str) -> str:
+        """``; did you mean Originate?`` from the cached action list, if any."""
+        names = list(self.catalog.actions or ())
+        lowered = {n.lower(): n for n in names}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=3)
+        if not close:
+            return ""
+        return "; did you mean " + " or ".join(lowered[c] for c in close) + "?"
+
+    # -- events ----------------------------------------------------------------
+    def _do_Events(self, cmd: cmds.Events) -> Any:
+        from amilab.frames import to_frame
+
+        session = self._require()
+        seconds = cmd.seconds if cmd.seconds is not None else self.events_for
+        limit = cmd.limit or sys.maxsize
+        got: list[Message] = []
+        start = time.monotonic()
+        deadline = start + seconds
+        with session.events(*cmd.patterns) as stream:
+            try:
+                while len(got) < limit and (left := deadline - time.monotonic()) > 0:
+                    try:
+                        msg = stream.get(timeout=left)
+                    except queue.Empty:
+                        break
+                    got.append(msg)
+                    if not cmd.quiet and len(got) <= MAX_LIVE_LINES:
+                        print(_summary(msg))
+            except KeyboardInterrupt:
+                print("(interrupted)")
+            dropped = stream.dropped
+        elapsed = time.monotonic() - start
+        lost = f", {dropped} dropped (queue full)" if dropped else ""
+        print(f"{len(got)} events in {elapsed:.1f}s{lost}")
+        numeric = self.numeric if cmd.numeric is None else cmd.numeric
+        return self._output(self._limit(to_frame(got, numeric=numeric)), cmd.out)
+
+    def _do_Monitor(self, cmd: cmds.Monitor) -> Any:
+        from amilab.notebook.monitor import EventMonitor
+
+        monitor = EventMonitor(self._require(), cmd.patterns or ("*",))
+        self._monitors.append(monitor)
+        return monitor
+
+    # -- errors ------------------------------------------------------------------
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, ActionError):
+            text = str(exc)
+            if "unknown command" in text.lower() and exc.result is not None:
+                action = getattr(exc.result.action, "name", "")
+                text += self._suggest(action) if action else ""
+            return text
+        if isinstance(exc, AuthenticationError):
+            return f"login refused: {exc}"
+        if isinstance(exc, ConnectionLost):
+            return f"{exc}; it reconnects by itself (see %ami status), or %ami connect again"
+        if isinstance(exc, cmds.CommandError):
+            return f"{exc} (see %ami?)"
+        if isinstance(exc, ValueError | AMIError):
+            return str(exc)
+        return f"{type(exc).__name__}: {exc}"
+
+    def _scrub(self, text: str) -> str:
+        """Last line of defence: never show the current secret, whatever the message."""
+        session = self.session
+        if session is not None:
+            secret = session.client._secret.reveal()
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    # -- completion ----------------------------------------------------------------
+    @context_matcher(identifier="amilab.ami")  # type: ignore[untyped-decorator]
+    def matcher(self, context: CompletionContext) -> dict[str, Any]:
+        """IPython Completer hook: completions for ``%ami`` lines (v2 matcher API)."""
+        line = context.text_until_cursor if context.cursor_line == 0 else ""
+        try:
+            found = complete(line, context.token, self.catalog, self.session, self._profile_names)
+        except Exception:  # a completion must never raise into the editor
+            found = None
+        items = [SimpleCompletion(text, type="ami") for text in found or ()]
+        return {"completions": items, "suppress": bool(items), "ordered": True}
+
+    def _profile_names(self) -> list[str]:
+        try:
+            return list(load_profiles(self.config_file))
+        except (cmds.CommandError, OSError):
+            return []
+
+
+AmiMagics.ami.__doc__ = cmds.HELP
+
+
+def _registered(ipython: Any) -> AmiMagics | None:
+    found = ipython.magics_manager.registry.get(AmiMagics.__name__)
+    return found if isinstance(found, AmiMagics) else None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%ami``/``%%ami``, its settings and its tab completion (idempotent)."""
+    if _registered(ipython) is not None:
+        return
+    magics = AmiMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.configurables.append(magics)
+    ipython.Completer.custom_matchers.append(magics.matcher)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Close the session, stop its thread and simulator, and remove the magics."""
+    magics = _registered(ipython)
+    if magics is None:
+        return
+    try:
+        magics.close()
+    finally:
+        manager = ipython.magics_manager
+        for kind in ("line", "cell"):
+            manager.magics[kind].pop("ami", None)
+        manager.registry.pop(AmiMagics.__name__, None)
+        if magics in ipython.configurables:
+            ipython.configurables.remove(magics)
+        matchers = ipython.Completer.custom_matchers
+        if magics.matcher in matchers:
+            matchers.remove(magics.matcher)
