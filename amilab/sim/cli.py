@@ -81,7 +81,9 @@ def run_cli(conn: Connection, command: str) -> CliResult:
     for prefix, handler in _COMMANDS:
         if lowered[: len(prefix)] == list(prefix):
             return True, handler(conn, words[len(prefix) :])
-    hint = " ".join(words[:-1]) if len(words) > 1 else command
+    # Asterisk names the longest known prefix (find_best); dropping the last two words
+    # reproduces the recorded case ('no such cli command' -> 'no such').
+    hint = " ".join(words[: max(1, len(words) - 2)])
     return False, [
         f"No such command '{command}' (type 'core show help {hint}' for other possible commands)"
     ]

@@ -154,9 +154,10 @@ class Connection:
                     return
                 continue
             chunks, self._out = self._out, []
-            if faults.is_half_open():
-                continue  # a half-open peer: bytes vanish, TCP stays up
-            await faults.write(self.writer, b"".join(chunks))
+            if not faults.is_half_open():  # half-open: bytes vanish, TCP stays up
+                await faults.write(self.writer, b"".join(chunks))
+            if self.closing and not self._out:
+                return
 
     async def flush(self) -> None:
         """Wait until everything queued so far has been written."""
