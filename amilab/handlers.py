@@ -99,10 +99,15 @@ class HandlerRegistry:
     def dispatch(self, msg: Message) -> None:
         """Call every matching handler; errors are logged and kept, never raised."""
         name = msg.name or ""
-        for callback in self.callbacks_for(name):
+        callbacks = self._cache.get(name)
+        if callbacks is None:
+            callbacks = self.callbacks_for(name)
+        for callback in callbacks:
             try:
                 ret = callback(msg)
-                if inspect.isawaitable(ret):
+                # Most handlers return None; isawaitable's ABC check costs more
+                # than the rest of a dispatch, so it runs only for a real value.
+                if ret is not None and inspect.isawaitable(ret):
                     self._schedule(ret, name, callback)
             except Exception as exc:  # a handler must never kill the reader
                 self._record(name, callback, exc)
