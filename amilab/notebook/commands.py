@@ -415,7 +415,7 @@ def _format_field(formatter: string.Formatter, spec: str, namespace: Mapping[str
         raise CommandError(f"cannot expand {{{spec}}}: {exc}") from None
     if conversion:
         value = formatter.convert_field(value, conversion)
-    return formatter.format_field(value, format_spec)
+    return str(formatter.format_field(value, format_spec))
 
 
 # -- line parsing ----------------------------------------------------------------
@@ -688,9 +688,9 @@ def parse_cell(line: str, body: str, expand: Expand | None = None) -> Command:
         raise CommandError(f"{words[0]} is a line sub-command: use %ami {words[0]}")
     _check_allowed("cell", opts, "%%ami")
     default = _action_name(words[0]) if words else None
-    common = {"timeout": opts.get("timeout"), "numeric": opts.get("numeric")}
+    timeout, numeric = opts.get("timeout"), opts.get("numeric")
     actions = tuple(
-        RunAction(name, headers, **common)
+        RunAction(name, headers, timeout=timeout, numeric=numeric)
         for name, headers in parse_body(body, default, body_expand)
     )
     return Script(actions, out=_out_name(opts), raw=bool(opts.get("raw")))

@@ -165,10 +165,8 @@ class ActionCatalog:
 
     def canonical(self, name: str) -> str:
         """``originate`` -> ``Originate`` (AMI names are case-insensitive)."""
-        for known in (*(self.actions or ()), *COMMON_HEADERS):
-            if known.lower() == name.lower():
-                return known
-        return name
+        known: list[str] = [*(self.actions or ()), *COMMON_HEADERS]
+        return next((k for k in known if k.lower() == name.lower()), name)
 
     def learn_syntax(self, action: str, output: str) -> tuple[str, ...]:
         names = parse_syntax(output)

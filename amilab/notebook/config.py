@@ -8,10 +8,11 @@ Each setting is taken from the first place that has it:
 4. the config file's ``[default]`` section;
 5. the ``AmiMagics`` traits (``default_host``, ``default_port``, ``default_user``).
 
-The secret comes from ``--secret`` (discouraged), else the environment
-variable named by ``--secret-env`` / the section's ``secret_env`` /
-``AmiMagics.secret_env`` (``AMI_SECRET``), else the section's ``secret``, else
-an interactive prompt. The config file (``AmiMagics.config_file``, by default
+The secret follows the same order: ``--secret`` (discouraged: it stays in
+the notebook's history) or the variable named by ``--secret-env``; the named
+section's ``secret_env`` variable or ``secret``; the variable named by
+``AmiMagics.secret_env`` (``AMI_SECRET``); the ``[default]`` section; and
+last an interactive prompt. The config file (``AmiMagics.config_file``, by default
 ``~/.config/amilab/connections.ini``) is INI::
 
     [default]
@@ -185,7 +186,7 @@ def resolve(
     if auth not in _AUTH:
         raise CommandError(f"{where}: auth = {auth!r} is not md5, plain or auto")
     events = cmd.events or pick("events")
-    secret, source = _secret(cmd, env, named or fallback, defaults, where)
+    secret, source = _secret(cmd, env, named, fallback, defaults, where)
     if secret is None:
         if prompt is None:
             raise CommandError(_no_secret_help(cmd, defaults, config_path))
@@ -194,23 +195,40 @@ def resolve(
     return Settings(host, port, user, secret, tls, auth, events, source)
 
 
-def _secret(
-    cmd: Connect,
-    env: Mapping[str, str],
-    section: Mapping[str, str],
-    defaults: Defaults,
-    where: str,
+def _from_section(
+    section: Mapping[str, str], env: Mapping[str, str], where: str
 ) -> tuple[str | None, str]:
-    if cmd.secret is not None:
-        return cmd.secret, "line"
-    var = cmd.secret_env or section.get("secret_env") or defaults.secret_env
-    if env.get(var):
+    var = section.get("secret_env")
+    if var and env.get(var):
         return env[var], f"${var}"
-    if cmd.secret_env:
-        raise CommandError(f"--secret-env {var}: the environment variable {var} is not set")
     if section.get("secret"):
         return section["secret"], where
     return None, ""
+
+
+def _secret(
+    cmd: Connect,
+    env: Mapping[str, str],
+    named: Mapping[str, str],
+    fallback: Mapping[str, str],
+    defaults: Defaults,
+    where: str,
+) -> tuple[str | None, str]:
+    """The secret, in the same order as the other settings: line, @profile, env, [default]."""
+    if cmd.secret is not None:
+        return cmd.secret, "line"
+    if cmd.secret_env:
+        if not env.get(cmd.secret_env):
+            raise CommandError(
+                f"--secret-env {cmd.secret_env}: the environment variable is not set"
+            )
+        return env[cmd.secret_env], f"${cmd.secret_env}"
+    secret, source = _from_section(named, env, where)
+    if secret is None and env.get(defaults.secret_env):
+        secret, source = env[defaults.secret_env], f"${defaults.secret_env}"
+    if secret is None:
+        secret, source = _from_section(fallback, env, where)
+    return secret, source
 
 
 def _no_secret_help(cmd: Connect, defaults: Defaults, config_path: str) -> str:

@@ -41,7 +41,7 @@ from IPython.core.magic import (
     needs_local_scope,
     no_var_expand,
 )
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode, Union
 from traitlets.config.configurable import Configurable
 
 from amilab.client import AMIClient
@@ -111,9 +111,13 @@ class AmiMagics(Magics, Configurable):
         help="Show AMI and usage errors as one line (the cell still fails); "
         "False re-raises the original exception with its traceback.",
     ).tag(config=True)
-    numeric = Bool(False, help="Convert numeric columns of result tables (only when exact).").tag(
-        config=True
-    )
+    numeric = Union(
+        [Bool(), Enum(["known"])],
+        default_value=False,
+        help="Number conversion in result tables: False (all text, lossless), 'known' "
+        "(headers Asterisk always sends as integers) or True (every exact integer column); "
+        "--numeric on a line means True.",
+    ).tag(config=True)
     default_host = Unicode(
         "127.0.0.1",
         help="Host for %ami connect when neither the line, $AMI_HOST nor the config file name one.",
@@ -144,12 +148,17 @@ class AmiMagics(Magics, Configurable):
         self._monitors: list[Any] = []
         self._connected_at = 0.0
 
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "AmiMagics needs a shell"
+        return self.shell.user_ns  # type: ignore[no-any-return]
+
     # -- the magic ---------------------------------------------------------
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
     def ami(self, line: str, cell: str | None = None, local_ns: Any = None) -> Any:
-        namespace = ChainMap(local_ns or {}, self.shell.user_ns)
+        namespace = ChainMap(local_ns or {}, self._user_ns)
 
         def expand(text: str) -> str:
             return cmds.expand_fields(text, namespace)
@@ -325,11 +334,14 @@ class AmiMagics(Magics, Configurable):
 
     def _remember(self, result: ActionResult) -> None:
         self.last = result
-        self.shell.user_ns[RESULT_VAR] = result
+        self._user_ns[RESULT_VAR] = result
+
+    def _numeric(self, option: bool | None) -> bool | str:
+        """``--numeric`` on the line, else the ``numeric`` trait."""
+        return self.numeric if option is None else option
 
     def _frame(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
-        frame = result.to_frame(numeric=self.numeric if numeric is None else numeric)
-        return self._limit(frame)
+        return self._limit(result.to_frame(numeric=self._numeric(numeric)))  # type: ignore[arg-type]
 
     def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.autolimit and len(frame) > self.autolimit:
@@ -344,7 +356,7 @@ class AmiMagics(Magics, Configurable):
     def _output(self, value: Any, out: str | None) -> Any:
         if out is None:
             return value
-        self.shell.user_ns[out] = value
+        self._user_ns[out] = value
         shape = getattr(value, "shape", None)
         what = f"{shape[0]} rows x {shape[1]} columns" if shape else type(value).__name__
         print(f"{out} = {what}")
@@ -373,7 +385,7 @@ class AmiMagics(Magics, Configurable):
         else:
             frames = []
             for (name, result), action in zip(results, cmd.actions, strict=True):
-                frame = result.to_frame(numeric=action.numeric or self.numeric)
+                frame = result.to_frame(numeric=self._numeric(action.numeric))  # type: ignore[arg-type]
                 frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
                 frames.append(frame)
             value = self._limit(pd.concat(frames, ignore_index=True))
@@ -457,8 +469,8 @@ class AmiMagics(Magics, Configurable):
         elapsed = time.monotonic() - start
         lost = f", {dropped} dropped (queue full)" if dropped else ""
         print(f"{len(got)} events in {elapsed:.1f}s{lost}")
-        numeric = self.numeric if cmd.numeric is None else cmd.numeric
-        return self._output(self._limit(to_frame(got, numeric=numeric)), cmd.out)
+        frame = to_frame(got, numeric=self._numeric(cmd.numeric))  # type: ignore[arg-type]
+        return self._output(self._limit(frame), cmd.out)
 
     def _do_Monitor(self, cmd: cmds.Monitor) -> Any:
         from amilab.notebook.monitor import EventMonitor
