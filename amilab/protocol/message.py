@@ -118,24 +118,20 @@ class Message:
             self._pairs = pairs
         return pairs
 
-    def _fast_value(self, prefix: bytes) -> str | None:
-        """Read the value of a header at the start of the raw block, without parsing."""
-        raw = self.raw
-        if not raw.startswith(prefix):
-            return None
-        end = raw.find(b"\n")
-        value = raw[len(prefix) :] if end < 0 else raw[len(prefix) : end]
-        if value.endswith(b"\r"):
-            value = value[:-1]
-        return value.decode("utf-8", "replace")
-
     @property
     def name(self) -> str | None:
         """The value of ``Event``, ``Response`` or ``Action``, whichever this message is."""
-        for prefix in _NAME_PREFIXES:
-            value = self._fast_value(prefix)
-            if value is not None:
-                return value
+        raw = self.raw
+        if raw.startswith(_NAME_PREFIXES):
+            # Read on every dispatch, so one prefix test and one slice: the value
+            # starts after the prefix's space and runs to the end of the line.
+            start = raw.find(b" ") + 1
+            end = raw.find(b"\n")
+            if end < 0:
+                end = len(raw)
+            if raw[end - 1] == 13:  # CR of a CRLF line end
+                end -= 1
+            return raw[start:end].decode("utf-8", "replace")
         for key in ("Event", "Response", "Action"):
             value = self.get(key)
             if value is not None:
