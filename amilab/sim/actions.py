@@ -540,6 +540,12 @@ def _originate_response(
     channel: Channel | None,
     cid: tuple[str, str] | None,
 ) -> None:
+    application = msg.get("Application")
+    target_fields = (
+        [("Application", application), ("Data", msg.get("Data", ""))]
+        if application
+        else [("Context", context or ""), ("Exten", exten or "")]
+    )
     conn.pbx.emit(
         "OriginateResponse",
         "call",
@@ -547,8 +553,7 @@ def _originate_response(
             *_aid(msg),
             ("Response", "Success" if ok else "Failure"),
             ("Channel", channel.name if channel is not None and ok else target),
-            ("Context", context or ""),
-            ("Exten", exten or ""),
+            *target_fields,
             ("Reason", str(reason)),
             ("Uniqueid", channel.uniqueid if channel is not None and ok else UNKNOWN),
             ("CallerIDNum", cid[0] if cid else UNKNOWN),

@@ -78,7 +78,7 @@ def run_cli(conn: Connection, command: str) -> CliResult:
     """Run one CLI command; return (known, output lines)."""
     words = command.split()
     lowered = [w.lower() for w in words]
-    for prefix, handler in _COMMANDS:
+    for prefix, handler, _ in _COMMANDS:
         if lowered[: len(prefix)] == list(prefix):
             return True, handler(conn, words[len(prefix) :])
     # Asterisk names the longest known prefix (find_best); dropping the last two words
@@ -208,19 +208,39 @@ def _queue_show(conn: Connection, args: list[str]) -> list[str]:
     return lines
 
 
+def _settings(conn: Connection, args: list[str]) -> list[str]:
+    pbx = conn.pbx
+    rows = [
+        ("Version", pbx.version),
+        ("Maximum calls", f"{pbx.max_calls} (Current {len(pbx.channels)})"),
+        ("System name", pbx.system_name),
+        ("Entity ID", "00:00:00:00:00:00"),
+        ("Default language", "en"),
+        ("Language prefix", "Enabled"),
+        ("Simulated by", "amilab"),
+    ]
+    return ["", "PBX Core settings", "-----------------", *[f"  {k + ':':<29}{v}" for k, v in rows]]
+
+
+def _help(conn: Connection, args: list[str]) -> list[str]:
+    return [f"{' '.join(words):<30} -- {doc}" for words, _, doc in _COMMANDS]
+
+
 def _reload(conn: Connection, args: list[str]) -> list[str]:
     conn.pbx.reload()
     return []
 
 
-_COMMANDS: list[tuple[tuple[str, ...], Callable[[Connection, list[str]], list[str]]]] = [
-    (("core", "show", "uptime"), _uptime),
-    (("core", "show", "version"), _version),
-    (("core", "show", "channels"), _channels),
-    (("pjsip", "show", "endpoints"), _pjsip_endpoints),
-    (("manager", "show", "command"), _manager_show_command),
-    (("database", "show"), _database_show),
-    (("queue", "show"), _queue_show),
-    (("core", "reload"), _reload),
-    (("reload",), _reload),
+_COMMANDS: list[tuple[tuple[str, ...], Callable[[Connection, list[str]], list[str]], str]] = [
+    (("core", "show", "channels"), _channels, "Display information on channels"),
+    (("core", "show", "help"), _help, "Display help list, or specific help on a command"),
+    (("core", "show", "settings"), _settings, "Show some core settings"),
+    (("core", "show", "uptime"), _uptime, "Show uptime information"),
+    (("core", "show", "version"), _version, "Display version info"),
+    (("core", "reload"), _reload, "Global reload"),
+    (("database", "show"), _database_show, "Shows database contents"),
+    (("manager", "show", "command"), _manager_show_command, "Show a manager interface command"),
+    (("pjsip", "show", "endpoints"), _pjsip_endpoints, "List PJSIP Endpoints"),
+    (("queue", "show"), _queue_show, "Show status of a specified queue"),
+    (("reload",), _reload, "Reload configuration for a module"),
 ]
