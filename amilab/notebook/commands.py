@@ -91,6 +91,7 @@ class Connect:
     profile: str | None = None
     user: str | None = None
     tls: bool | None = None
+    cafile: str | None = None
     auth: AuthChoice | None = None
     events: str | None = None
     secret_env: str | None = None
@@ -276,6 +277,12 @@ def _build_parser() -> _Parser:
     conn.add_argument("--user", metavar="U", default=S, help="AMI username")
     conn.add_argument("--tls", action="store_true", default=S, help="use TLS (port 5039)")
     conn.add_argument(
+        "--cafile",
+        metavar="PEM",
+        default=S,
+        help="CA file to verify the TLS server (implies --tls)",
+    )
+    conn.add_argument(
         "--md5", dest="auth", action="store_const", const="md5", default=S, help="MD5 login"
     )
     conn.add_argument(
@@ -302,7 +309,9 @@ def _build_parser() -> _Parser:
 _PARSER = _build_parser()
 #: Which options each form accepts; anything else is refused by name.
 _ALLOWED: dict[str, frozenset[str]] = {
-    "connect": frozenset({"user", "tls", "auth", "events", "secret_env", "secret", "sim"}),
+    "connect": frozenset(
+        {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim"}
+    ),
     "sim": frozenset({"events"}),
     "action": frozenset({"out", "timeout", "raw", "numeric"}),
     "cell": frozenset({"out", "timeout", "raw", "numeric", "expand"}),
@@ -315,7 +324,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
 HELP = f"""Talk to an Asterisk Manager Interface (AMI) server from the notebook.
 
 Forms:
-  %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--md5|--plain]
+  %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--cafile PEM] [--md5|--plain]
                [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
                                                      the config file, or a prompt)
   %ami sim                                           start the built-in simulator, log in
@@ -535,7 +544,8 @@ def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Conn
         port=port,
         profile=profile,
         user=opts.get("user"),
-        tls=opts.get("tls"),
+        tls=True if opts.get("cafile") else opts.get("tls"),
+        cafile=opts.get("cafile"),
         auth=opts.get("auth"),
         events=opts.get("events"),
         secret_env=env_var,

@@ -98,6 +98,7 @@ _PRIV = re.compile(r"^(?P<synopsis>.*?)\s*\(Priv: (?P<priv>[^)]*)\)\s*$")
 _SECTION = re.compile(r"^\[[A-Za-z ]+\]$")
 _SYNTAX_LINE = re.compile(r"^\[?(?P<key>[A-Za-z][\w-]*):\]?")
 _MAGIC = re.compile(r"^\s*%{1,2}ami\b(?P<rest>.*)$")
+_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _NOT_ACTIONS = frozenset({"response", "actionid", "message", "eventlist"})
 
 
@@ -177,7 +178,8 @@ class ActionCatalog:
     def header_names(self, action: str, session: Session | None) -> tuple[str, ...]:
         """Headers of ``action``: from the server's syntax (cached), else the static table."""
         key = action.lower()
-        if key not in self.headers and session is not None and session.connected:
+        askable = _ACTION_NAME.match(action) is not None
+        if key not in self.headers and askable and session is not None and session.connected:
             try:
                 text = session.command(f"manager show command {action}", timeout=COMPLETION_TIMEOUT)
             except Exception:  # a completion must never raise into the editor

@@ -27,6 +27,7 @@ last an interactive prompt. The config file (``AmiMagics.config_file``, by defau
     user = admin
     secret = amilab-admin
     tls = no                    ; yes/no
+    cafile = ~/lab-ca.pem       ; CA to verify a TLS server (implies tls = yes)
     auth = md5                  ; md5, plain or auto
     events = on                 ; the login event mask
 
@@ -59,7 +60,9 @@ __all__ = [
 DEFAULT_CONFIG_FILE = "~/.config/amilab/connections.ini"
 ENV_HOST, ENV_PORT, ENV_USER = "AMI_HOST", "AMI_PORT", "AMI_USER"
 DEFAULT_SECTION = "default"
-_KEYS = frozenset({"host", "port", "user", "secret", "secret_env", "tls", "auth", "events"})
+_KEYS = frozenset(
+    {"host", "port", "user", "secret", "secret_env", "tls", "cafile", "auth", "events"}
+)
 _TRUE = frozenset({"1", "yes", "true", "on"})
 _FALSE = frozenset({"0", "no", "false", "off"})
 _AUTH = frozenset({"md5", "plain", "auto"})
@@ -89,6 +92,7 @@ class Settings:
     auth: str = "auto"
     events: str | None = None
     secret_source: str = ""
+    cafile: str | None = None
 
 
 def load_profiles(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
@@ -181,7 +185,8 @@ def resolve(
         raise CommandError(
             "no AMI user: use --user U, set AMI_USER, or put user = ... in " + config_path
         )
-    tls = cmd.tls if cmd.tls is not None else bool(_flag(pick("tls"), "tls", where))
+    cafile = cmd.cafile or pick("cafile")
+    tls = cmd.tls if cmd.tls is not None else bool(_flag(pick("tls"), "tls", where) or cafile)
     auth = cmd.auth or (pick("auth") or "auto").lower()
     if auth not in _AUTH:
         raise CommandError(f"{where}: auth = {auth!r} is not md5, plain or auto")
@@ -192,7 +197,8 @@ def resolve(
             raise CommandError(_no_secret_help(cmd, defaults, config_path))
         secret = prompt(f"AMI secret for {user}@{host}: ")
         source = "prompt"
-    return Settings(host, port, user, secret, tls, auth, events, source)
+    cafile = str(Path(cafile).expanduser()) if cafile else None
+    return Settings(host, port, user, secret, tls, auth, events, source, cafile)
 
 
 def _from_section(

@@ -26,6 +26,7 @@ import difflib
 import getpass
 import os
 import queue
+import ssl
 import sys
 import time
 from collections import ChainMap
@@ -234,7 +235,7 @@ class AmiMagics(Magics, Configurable):
             username=s.user,
             secret=s.secret,
             auth=s.auth,  # type: ignore[arg-type]
-            tls=s.tls,
+            tls=ssl.create_default_context(cafile=s.cafile) if s.cafile else s.tls,
             events=s.events,
             timeout=self.timeout,
             connect_timeout=self.timeout,
@@ -377,10 +378,11 @@ class AmiMagics(Magics, Configurable):
         for number, action in enumerate(cmd.actions, start=1):
             try:
                 results.append((action.name, self._send(action)))
-            except AMIError as exc:
+            except ActionError as exc:
                 if len(cmd.actions) == 1:
                     raise
-                raise type(exc)(f"action {number} of {len(cmd.actions)}: {exc}") from exc
+                where = f"action {number} of {len(cmd.actions)}"
+                raise ActionError(f"{where}: {exc}", exc.result) from exc
         if cmd.raw:
             value: Any = results[-1][1] if len(results) == 1 else [r for _, r in results]
         elif len(results) == 1:

@@ -111,6 +111,9 @@ def test_connect_forms():
         host="10.0.0.1", port=15038, user="admin", tls=True, auth="md5"
     )
     assert parse_line("connect [::1]:5038 --plain") == Connect(host="::1", port=5038, auth="plain")
+    assert parse_line("connect h:5039 --cafile ca.pem") == Connect(
+        host="h", port=5039, tls=True, cafile="ca.pem"
+    )
     assert parse_line("connect @lab --events call,system --secret-env LAB") == Connect(
         profile="lab", events="call,system", secret_env="LAB"
     )

@@ -106,6 +106,13 @@ def test_flags_from_file():
         _resolve(Connect(profile="x"), profiles={"x": {"user": "u", "secret": "s", "auth": "k"}})
 
 
+def test_cafile_implies_tls():
+    """A cafile (line or section) turns TLS on and is expanded from ~."""
+    profiles = {"x": {"user": "u", "secret": "s", "cafile": "~/ca.pem"}}
+    s = _resolve(Connect(profile="x"), profiles=profiles)
+    assert s.tls is True and s.cafile == os.path.expanduser("~/ca.pem")
+
+
 def test_load_profiles_and_permissions(tmp_path):
     """The INI file loads by section; group/world-readable files get a chmod warning."""
     path = tmp_path / "connections.ini"

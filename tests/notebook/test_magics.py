@@ -47,6 +47,19 @@ def test_config_traits(ip, magics, capsys):
         assert f"AmiMagics.{trait}" in listing
 
 
+def test_ipython_config_file_settings(ip):
+    """c.AmiMagics.X in the shell's config (ipython_config.py) applies at load time."""
+    ip.run_line_magic("unload_ext", "amilab")
+    ip.config.AmiMagics.timeout = 7.0
+    ip.config.AmiMagics.autolimit = 9
+    try:
+        ip.run_line_magic("load_ext", "amilab")
+        magics = ip.magics_manager.registry["AmiMagics"]
+        assert (magics.timeout, magics.autolimit) == (7.0, 9)
+    finally:
+        del ip.config["AmiMagics"]
+
+
 # -- connecting ----------------------------------------------------------------
 def test_sim_connects_and_prints_one_line(ip, magics, capsys):
     """%ami sim starts the simulator, logs in as admin and prints server, versions, user."""
@@ -464,6 +477,19 @@ def test_asterisk_actions(asterisk_ip):
     row = df[df["action"] == "Originate"].iloc[0]
     assert row["privilege"] == "originate,all"
     assert len(df) > 100
+
+
+@pytest.mark.asterisk
+def test_asterisk_tls_with_cafile(ip, asterisk, monkeypatch, capsys):
+    """--cafile PEM connects over TLS, verifying the sandbox's certificate."""
+    if asterisk.tls_cert is None:
+        pytest.skip("the sandbox reports no TLS certificate")
+    user, secret = asterisk.admin
+    monkeypatch.setenv("AMI_SECRET", secret)
+    line = f"connect {asterisk.host}:{asterisk.tls_port} --user {user} --cafile {asterisk.tls_cert}"
+    ip.run_line_magic("ami", line)
+    assert f":{asterisk.tls_port} as admin: Asterisk 22" in capsys.readouterr().out
+    assert ip.run_line_magic("ami", "Ping")["Ping"].iloc[0] == "Pong"
 
 
 @pytest.mark.asterisk
