@@ -1,0 +1,157 @@
+"""amilab.frames.to_frame: column order, NA vs "", duplicates, exact numeric conversion."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from amilab import frames
+from amilab.frames import STRING_DTYPE, to_frame
+from amilab.protocol import Message
+
+
+def msg(text: str) -> Message:
+    return Message(text.replace("\n", "\r\n").encode())
+
+
+def test_columns_in_first_seen_order_merged_case_insensitively():
+    """Columns are the union in first-seen order; a later spelling merges into the first."""
+    df = to_frame([msg("Event: A\nChannel: x"), msg("event: B\nUniqueid: 1\nCHANNEL: y")])
+    assert list(df.columns) == ["Event", "Channel", "Uniqueid"]
+    assert df["Channel"].tolist() == ["x", "y"]
+    assert df["Event"].tolist() == ["A", "B"]
+
+
+def test_missing_is_na_and_empty_is_empty_string():
+    """An absent header is pd.NA; a header sent with no value is ""."""
+    df = to_frame([msg("Event: A\nAccountCode: "), msg("Event: B")])
+    assert df.loc[0, "AccountCode"] == ""
+    assert df.loc[1, "AccountCode"] is pd.NA
+
+
+def test_string_dtype_with_na_semantics():
+    """Every plain column uses pandas' NA-semantics string dtype, never parsing numbers."""
+    df = to_frame([msg("Event: A\nExten: 0012")])
+    assert all(dtype == STRING_DTYPE for dtype in df.dtypes)
+    assert STRING_DTYPE.na_value is pd.NA
+    assert df.loc[0, "Exten"] == "0012"
+
+
+def test_duplicate_header_becomes_tuple_cell():
+    """A header repeated in one message keeps every value, as a tuple, in an object column."""
+    df = to_frame(
+        [msg("Event: TestEvent\nState: a\nState: b"), msg("Event: X\nState: c"), msg("Event: Y")]
+    )
+    assert df["State"].dtype == object
+    assert df["State"].tolist()[:2] == [("a", "b"), "c"]
+    assert df.loc[2, "State"] is pd.NA
+
+
+def test_values_split_on_first_colon_keep_further_spaces():
+    """Values keep later colons and all but one leading space, as Message does."""
+    raw = msg("Event: A\nAppData: a: b:c\nPad:   two")
+    df = to_frame([raw])
+    assert df.loc[0, "AppData"] == "a: b:c"
+    assert df.loc[0, "Pad"] == raw["Pad"] == "  two"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Event: A\nLF: only",
+        b"Event: A\r\nNoSpace:x\r\nbare line\r\n",
+        b"Response: Follows\r\nPrivilege: Command\r\nline one\nline: two\n--END COMMAND--",
+        b"Event: A\r\nBad: \xff\xfe",
+        b"Event: A\r\nCR: x\ry",
+    ],
+)
+def test_bulk_path_matches_message_headers(raw):
+    """Whatever the bulk parser meets, cells equal what Message.headers gives."""
+    df = to_frame([Message(raw), Message(b"Event: B\r\nX: 1")])
+    expected = to_frame([Message(raw).headers, Message(b"Event: B\r\nX: 1").headers])
+    pd.testing.assert_frame_equal(df, expected)
+    for key, value in Message(raw).to_dict().items():
+        assert df.loc[0, key] == (tuple(value) if isinstance(value, list) else value)
+
+
+def test_bulk_chunks_and_slow_fallback_agree(monkeypatch):
+    """Chunk boundaries and a chunk that falls back to the slow parser change nothing."""
+    rows = [msg(f"Event: E{i}\nN: {i}") for i in range(7)] + [msg("Event: odd\nno colon here")]
+    whole = to_frame(rows)
+    monkeypatch.setattr(frames, "_CHUNK", 3)
+    pd.testing.assert_frame_equal(to_frame(rows), whole)
+    assert whole.loc[7, ""] == "no colon here"
+
+
+def test_dict_and_pair_rows():
+    """Plain dicts and (key, value) lists are rows too; lists repeat a key, None is absent."""
+    df = to_frame(
+        [{"Event": "A", "Count": 3, "Skip": None}, [("Event", "B"), ("V", "1"), ("V", "2")]]
+    )
+    assert df["Count"].tolist() == ["3", pd.NA]
+    assert df["V"].tolist() == [pd.NA, ("1", "2")]
+    assert "Skip" not in df
+
+
+def test_numeric_true_converts_only_exact_integers():
+    """numeric=True makes Int64 only of columns whose every value round-trips exactly."""
+    rows = [
+        {"A": "12", "B": "0044", "C": "1795669599.10", "D": "+1", "E": " 1", "F": "-0", "G": "-7"},
+        {"A": "0", "B": "1", "C": "2", "D": "2", "E": "2", "F": "1", "G": ""},
+        {"A": None, "H": "99999999999999999999"},
+    ]
+    df = to_frame(rows, numeric=True)
+    assert df["A"].dtype == "Int64"
+    assert df["A"].tolist() == [12, 0, pd.NA]
+    for name in "BCDEFGH":
+        assert df[name].dtype == STRING_DTYPE, name
+    assert df.loc[0, "B"] == "0044"
+
+
+def test_default_converts_nothing():
+    """numeric=False (the default) leaves even Cause and ChannelState as strings."""
+    df = to_frame([{"Cause": "16", "ChannelState": "6"}])
+    assert (df.dtypes == STRING_DTYPE).all()
+
+
+def test_numeric_known_converts_only_known_fields():
+    """numeric="known" converts the curated fields and never identifiers like Exten."""
+    df = to_frame(
+        [{"Cause": "16", "ChannelState": "6", "Exten": "100", "Uniqueid": "1", "Priority": "x"}],
+        numeric="known",
+    )
+    assert df["Cause"].dtype == "Int64" and df.loc[0, "Cause"] == 16
+    assert df["ChannelState"].dtype == "Int64"
+    assert df["Exten"].dtype == STRING_DTYPE and df["Uniqueid"].dtype == STRING_DTYPE
+    assert df["Priority"].dtype == STRING_DTYPE
+    for never in ("exten", "calleridnum", "uniqueid", "linkedid", "timestamp"):
+        assert never not in frames.KNOWN_NUMERIC_FIELDS
+
+
+def test_columns_argument_selects_and_orders():
+    """columns= picks and orders columns case-insensitively; unknown ones are all NA."""
+    df = to_frame([msg("Event: A\nChannel: x")], columns=["channel", "Event", "Nope"])
+    assert list(df.columns) == ["channel", "Event", "Nope"]
+    assert df.loc[0, "channel"] == "x"
+    assert df.loc[0, "Nope"] is pd.NA
+
+
+def test_empty_input_gives_empty_frame():
+    """No rows gives an empty frame, with the requested columns when given."""
+    assert to_frame([]).shape == (0, 0)
+    assert list(to_frame([], columns=["Event"]).columns) == ["Event"]
+
+
+def test_action_result_to_frame_uses_frames():
+    """ActionResult.to_frame goes through to_frame (numeric passed along)."""
+    from amilab.protocol import ActionResult
+
+    result = ActionResult(
+        [
+            msg("Response: Success\nEventList: start"),
+            msg("Event: Item\nCount: 5"),
+            msg("Event: ItemComplete\nEventList: Complete"),
+        ]
+    )
+    df = result.to_frame(numeric=True)
+    assert df["Count"].tolist() == [5]
