@@ -54,6 +54,7 @@ from amilab.protocol.message import Message
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from amilab.recorder import EventRecorder
 
 __all__ = ["EventMonitor"]
@@ -82,7 +83,8 @@ DEFAULT_COLUMNS = ("Channel", "Uniqueid", "CallerIDNum", "Cause-txt")
 
 _STYLE = """<style>
 .amilab-view table {border-collapse: collapse; font-size: 12px; margin: 2px 12px 2px 0}
-.amilab-view th, .amilab-view td {padding: 1px 6px; text-align: left; white-space: nowrap}
+.amilab-view th, .amilab-view td {padding: 1px 6px; line-height: 1.3; text-align: left;
+  white-space: nowrap}
 .amilab-view th {border-bottom: 1px solid #999}
 .amilab-view td.n {text-align: right; font-variant-numeric: tabular-nums}
 .amilab-view .amilab-status {font-family: monospace; margin: 2px 0 6px 0}
@@ -98,14 +100,20 @@ _STYLE = """<style>
 class _Snapshot:
     received: int
     counts: dict[str, int]
+
+    @property
+    def shown(self) -> int:
+        """Events counted since the last Clear."""
+        return sum(self.counts.values())
+
     recent: list[tuple[float, str, Message]]
 
 
 class _Tap:
     """What the I/O thread appends to: total, per-name counts, a ring of recent events.
 
-    ``received`` only grows (Clear does not reset it), so the kernel side can
-    compute a rate from its deltas across a Clear.
+    ``received`` only grows (Clear resets the counts, not it), so the kernel
+    side can compute a rate from its deltas across a Clear.
     """
 
     def __init__(self, lookback: int) -> None:
@@ -187,7 +195,11 @@ def _cell(value: object) -> str:
 def render_status(
     *, state: str, connected: bool | None, rate: float, received: int, stats: Mapping[str, Any]
 ) -> str:
-    """The status line; numbers also go in ``data-`` attributes for scripts and tests."""
+    """The status line; numbers also go in ``data-`` attributes for scripts and tests.
+
+    ``received`` counts events since the last Clear; ``recorded`` and
+    ``dropped`` come from the recorder's stats.
+    """
     link = {True: "● connected", False: "○ disconnected", None: "–"}[connected]
     recorded, dropped = stats.get("recorded"), stats.get("dropped")
     return (
@@ -267,7 +279,9 @@ class EventMonitor:
     """A live monitor of ``session``'s events: controls, status, counters and a table.
 
     ``patterns`` choose what is captured (the session subscription and the
-    recorder); the filter box only narrows what is shown, takes globs
+    recorder, which the monitor feeds itself: a ``recorder=`` given already
+    attached is detached first, so Pause pauses it too); the filter box only
+    narrows what is shown, takes globs
     separated by spaces or commas, and applies from the next refresh. The
     capture is ``monitor.df`` (from ``monitor.recorder``). See the module
     docstring for the threading model, Pause semantics and busy cells.
@@ -301,6 +315,8 @@ class EventMonitor:
         self.patterns = (patterns,) if isinstance(patterns, str) else tuple(patterns) or ("*",)
         self.rows, self.top, self.interval = rows, top, refresh
         self.columns = tuple(columns)
+        if recorder is not None and getattr(recorder, "attached", False):
+            recorder.detach()  # the monitor feeds it, so that Pause pauses it too
         self.recorder = recorder if recorder is not None else self._new_recorder(max_events)
         self._record = self.recorder.record
         self._tap = _Tap(max(RECENT_LOOKBACK, rows))
@@ -379,6 +395,7 @@ class EventMonitor:
         if self._closed:
             raise RuntimeError("this EventMonitor is closed; create a new one")
         if self._sub is None:
+            self._rate.reset()  # the paused time must not dilute the new rate
             self._paused = False
             self._sub = self.session.on(self.patterns, self._on_event)
         self._sync_buttons()
@@ -436,7 +453,7 @@ class EventMonitor:
             state=self.state,
             connected=getattr(self.session, "connected", None),
             rate=0.0 if self._paused else rate,
-            received=snap.received,
+            received=snap.shown,
             stats=_stats_of(self.recorder),
         )
         counters = render_counters(snap.counts, keep, self.top)

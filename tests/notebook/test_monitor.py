@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -242,6 +243,7 @@ def test_clear_empties_table_counters_and_recorder(
     mon.refresh()
     mon.clear_button.click()
     assert table_rows(mon) == [] and counters(mon) == {} and recorder.events == []
+    assert status(mon)["received"] == "0" and float(status(mon)["rate"]) >= 0
     source.emit("Hangup")
     mon.refresh()
     assert counters(mon) == {"Hangup": 1}
@@ -450,3 +452,55 @@ def test_bad_arguments_are_rejected(source: FakeSource, recorder: FakeRecorder) 
     for kw in ({"rows": 0}, {"top": 0}, {"refresh": 0}):
         with pytest.raises(ValueError):
             make(source, recorder, **kw)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def sim_session() -> Any:
+    import amilab
+    import amilab.sim
+
+    pbx = amilab.sim.start()
+    session = amilab.connect(pbx.host, pbx.port, username="admin", secret=amilab.sim.DEFAULT_SECRET)
+    try:
+        yield pbx, session
+    finally:
+        session.close()
+        pbx.stop()
+
+
+def test_simulator_session_with_real_recorder(sim_session: Any) -> None:
+    """Against the simulator: the I/O thread feeds a real EventRecorder; Pause detaches."""
+    from amilab.recorder import EventRecorder
+
+    pbx, session = sim_session
+    mon = EventMonitor(session, ["Newchannel", "Hangup", "FloodEvent"])
+    assert isinstance(mon.recorder, EventRecorder)
+    pbx.faults.flood(500)
+    wait_until(lambda: mon.recorder.stats.recorded >= 500)
+    pbx.traffic.start(rate=50, seed=1)
+
+    def refreshed() -> dict[str, int]:
+        mon.refresh()
+        return counters(mon)
+
+    wait_until(lambda: "Newchannel" in refreshed())
+    mon.pause()  # runs on the I/O thread, after any event being dispatched
+    pbx.traffic.stop()
+    st = status(mon)
+    assert int(st["recorded"]) == len(mon.df) == int(st["received"]) >= 501
+    assert counters(mon)["FloodEvent"] == 500
+    assert set(counters(mon)) <= {"Newchannel", "Hangup", "FloodEvent"}
+    frozen = mon.recorder.stats.recorded
+    pbx.faults.flood(100)
+    session.ping()  # the flood was sent before the ping's answer on the same link
+    mon.refresh()
+    assert mon.recorder.stats.recorded == frozen == int(status(mon)["received"])
+    mon.close()
+    assert len(session.client._handlers) == 0
