@@ -103,6 +103,7 @@ class SimStart:
     """``%ami sim`` / ``%ami connect --sim``: start the embedded simulator and log in."""
 
     events: str | None = None
+    traffic: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +304,13 @@ def _build_parser() -> _Parser:
     conn.add_argument(
         "--sim", action="store_true", default=S, help="start the embedded simulator, log in"
     )
+    conn.add_argument(
+        "--traffic",
+        type=_positive,
+        metavar="RATE",
+        default=S,
+        help="with sim: generate RATE calls per second",
+    )
     return p
 
 
@@ -310,9 +318,9 @@ _PARSER = _build_parser()
 #: Which options each form accepts; anything else is refused by name.
 _ALLOWED: dict[str, frozenset[str]] = {
     "connect": frozenset(
-        {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim"}
+        {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim", "traffic"}
     ),
-    "sim": frozenset({"events"}),
+    "sim": frozenset({"events", "traffic"}),
     "action": frozenset({"out", "timeout", "raw", "numeric"}),
     "cell": frozenset({"out", "timeout", "raw", "numeric", "expand"}),
     "command": frozenset({"timeout", "expand"}),
@@ -327,7 +335,7 @@ Forms:
   %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--cafile PEM] [--md5|--plain]
                [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
                                                      the config file, or a prompt)
-  %ami sim                                           start the built-in simulator, log in
+  %ami sim [--traffic RATE]                          start the built-in simulator, log in
   %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
                                                      or the response when there are none)
   %ami command CLI COMMAND ...                       print a CLI command's output
@@ -522,10 +530,12 @@ def _host_port(target: str) -> tuple[str | None, int | None]:
 
 def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Connect | SimStart:
     if opts.pop("sim", False):
-        extra = set(opts) - {"events"}
+        extra = set(opts) - {"events", "traffic"}
         if words or extra or secret is not None:
             raise CommandError("%ami connect --sim takes no address, user or secret")
-        return SimStart(events=opts.get("events"))
+        return SimStart(events=opts.get("events"), traffic=opts.get("traffic"))
+    if "traffic" in opts:
+        raise CommandError("--traffic needs --sim (it drives the built-in simulator)")
     if len(words) > 1:
         raise CommandError(f"%ami connect takes one address, got {' '.join(words)!r}")
     host = port = profile = None
@@ -582,7 +592,7 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
         )
     _no_words(sub, words)
     simple: dict[str, Command] = {
-        "sim": SimStart(events=opts.get("events")),
+        "sim": SimStart(events=opts.get("events"), traffic=opts.get("traffic")),
         "disconnect": Disconnect(),
         "status": Status(),
         "actions": ListActions(out=_out_name(opts)),

@@ -216,7 +216,7 @@ class AmiMagics(Magics, Configurable):
         import amilab.sim
 
         self.close()
-        sim = amilab.sim.start()
+        sim = amilab.sim.start(traffic=cmd.traffic)
         self.sim = sim
         user = amilab.sim.DEFAULT_USER
         settings = Settings(sim.host, sim.port, user, sim.users[user].secret, events=cmd.events)
@@ -407,7 +407,7 @@ class AmiMagics(Magics, Configurable):
 
     def _do_Last(self, cmd: cmds.Last) -> Any:
         if self.last is None:
-            raise cmds.CommandError("no action has run yet in this session")
+            raise ValueError("no action has run yet in this session")
         return self._output(self.last, cmd.out)
 
     # -- documentation -----------------------------------------------------------
@@ -420,7 +420,7 @@ class AmiMagics(Magics, Configurable):
         self.catalog.learn_syntax(cmd.action, text)
         if not text.strip():
             hint = self._suggest(cmd.action)
-            raise cmds.CommandError(f"the server has no documentation for {cmd.action}{hint}")
+            raise ValueError(f"the server has no documentation for {cmd.action}.{hint}")
         print(text)
 
     def _do_ListActions(self, cmd: cmds.ListActions) -> Any:
@@ -440,13 +440,13 @@ class AmiMagics(Magics, Configurable):
         return self._output(self._limit(frame), cmd.out)
 
     def _suggest(self, name: str) -> str:
-        """``; did you mean Originate?`` from the cached action list, if any."""
+        """`` Did you mean Originate?`` from the cached action list, if any."""
         names = list(self.catalog.actions or ())
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=SUGGEST_CUTOFF)
         if not close:
             return ""
-        return "; did you mean " + " or ".join(lowered[c] for c in close) + "?"
+        return " Did you mean " + " or ".join(lowered[c] for c in close) + "?"
 
     # -- events ----------------------------------------------------------------
     def _do_Events(self, cmd: cmds.Events) -> Any:

@@ -91,6 +91,7 @@ def test_lowercase_subcommand_vs_action():
         ("sim", SimStart()),
         ("connect --sim", SimStart()),
         ("connect --sim --events off", SimStart(events="off")),
+        ("sim --traffic 2.5", SimStart(traffic=2.5)),
         ("monitor", Monitor()),
         ("monitor Hangup New*", Monitor(("Hangup", "New*"))),
         (
@@ -158,6 +159,8 @@ def test_command_takes_the_raw_rest():
         ("Ping -o 1x", "Python variable name"),
         ("Ping --for 3", "--for does not apply"),
         ("status --user x", "--user does not apply"),
+        ("connect h --traffic 2", "--traffic needs --sim"),
+        ("Ping --traffic 2", "--traffic does not apply"),
         ("events --timeout 0", "positive"),
         ("events --max 0", "positive whole number"),
         ("connect a:99999", "1-65535"),

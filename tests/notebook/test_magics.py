@@ -280,7 +280,7 @@ def test_help_unknown_action_suggests(ip, capsys):
     ip.run_line_magic("ami", "actions")
     result = ip.run_cell("%ami help Originat")
     assert result.success is False
-    assert "no documentation for Originat; did you mean Originate?" in capsys.readouterr().err
+    assert "no documentation for Originat. Did you mean Originate?" in capsys.readouterr().err
 
 
 def test_actions_table(ip):
@@ -305,6 +305,13 @@ def test_events_collects_into_frame(ip, capsys):
     assert " Hangup " in out and "1 events in" in out
 
 
+def test_sim_traffic_generates_calls(ip):
+    """%ami sim --traffic RATE starts the call generator: channels appear without originating."""
+    ip.run_line_magic("ami", "sim --traffic 20")
+    df = ip.run_line_magic("ami", "events Newchannel --for 5 --max 2 -q")
+    assert list(df["Event"]) == ["Newchannel", "Newchannel"]
+
+
 def test_events_timeout_with_nothing(ip, capsys):
     """%ami events with no matching event ends after --for seconds with an empty table."""
     ip.run_line_magic("ami", "sim")
@@ -326,6 +333,20 @@ def test_monitor_returns_widget_closed_on_disconnect(ip, magics):
 
 
 # -- errors ------------------------------------------------------------------------
+def test_unknown_action_suggests_close_name(ip, capsys):
+    """An unknown action's error adds the closest action names the server has."""
+    ip.run_line_magic("ami", "sim")
+    ip.run_line_magic("ami", "actions")
+    ip.run_cell("%ami Originat")
+    assert capsys.readouterr().err.rstrip().endswith("commands. Did you mean Originate?")
+
+
+def test_last_before_any_action(ip, capsys):
+    """%ami last with nothing run yet fails with a one-line explanation."""
+    assert ip.run_cell("%ami last").success is False
+    assert "no action has run yet" in capsys.readouterr().err
+
+
 def test_action_error_is_one_line_and_fails_cell(ip, capsys):
     """An ActionError prints the server's Message on one line and fails the cell."""
     ip.run_line_magic("ami", "sim")
