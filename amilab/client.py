@@ -448,18 +448,25 @@ class AMIClient:
     def _on_data(self, link: _Link, data: bytes) -> None:
         if self.trace.enabled:
             self.trace.record("received", data)
+        proto = link.proto
+        # Logged in with no action pending, a read can complete nothing and
+        # holds no greeting: every output is an event (the flood case).
+        only_events = not proto.pending and proto.state is ConnState.READY
         try:
-            outputs = link.proto.receive_data(data)
+            outputs = proto.receive_data(data)
         except ProtocolError as exc:
             log.error("AMI protocol error from %s:%s: %s", self.host, self.port, exc)
             self._lost_reason = f"protocol error: {exc}"
             if link.transport is not None:
                 link.transport.abort()
             return
+        if only_events:
+            self._handlers.dispatch_all(outputs)  # type: ignore[arg-type]
+            return
         dispatch = self._handlers.dispatch
         for out in outputs:
             if out.__class__ is Message:
-                dispatch(out)  # type: ignore[arg-type]
+                dispatch(out)
             elif isinstance(out, Completed):
                 future = self._waiters.get(out.action_id)
                 if future is not None and not future.done():

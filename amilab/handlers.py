@@ -98,19 +98,25 @@ class HandlerRegistry:
 
     def dispatch(self, msg: Message) -> None:
         """Call every matching handler; errors are logged and kept, never raised."""
-        name = msg.name or ""
-        callbacks = self._cache.get(name)
-        if callbacks is None:
-            callbacks = self.callbacks_for(name)
-        for callback in callbacks:
-            try:
-                ret = callback(msg)
-                # Most handlers return None; isawaitable's ABC check costs more
-                # than the rest of a dispatch, so it runs only for a real value.
-                if ret is not None and inspect.isawaitable(ret):
-                    self._schedule(ret, name, callback)
-            except Exception as exc:  # a handler must never kill the reader
-                self._record(name, callback, exc)
+        self.dispatch_all((msg,))
+
+    def dispatch_all(self, messages: Iterable[Message]) -> None:
+        """:meth:`dispatch` each message in turn (one call per read, not per event)."""
+        cache = self._cache  # cleared in place on (un)subscribe, never replaced
+        for msg in messages:
+            name = msg.name or ""
+            callbacks = cache.get(name)
+            if callbacks is None:
+                callbacks = self.callbacks_for(name)
+            for callback in callbacks:
+                try:
+                    ret = callback(msg)
+                    # Most handlers return None; isawaitable's ABC check costs more
+                    # than the rest of a dispatch, so it runs only for a real value.
+                    if ret is not None and inspect.isawaitable(ret):
+                        self._schedule(ret, name, callback)
+                except Exception as exc:  # a handler must never kill the reader
+                    self._record(name, callback, exc)
 
     def _schedule(self, awaitable: Any, name: str, callback: Callback) -> None:
         task = asyncio.ensure_future(awaitable)
