@@ -368,11 +368,13 @@ def originate(
             pbx.set_var(one, name, value)
         local_bridge(pbx, one, two)
         dial_begin(pbx, None, one, f"{lexten}@{lcontext}")
-        one.on_answer = lambda ch: (
-            dial_end(pbx, None, ch, "ANSWER"),
-            _local_inuse(pbx, ch),
-            then(ch),
-        )
+
+        def local_answered(ch: Channel) -> None:
+            dial_end(pbx, None, ch, "ANSWER")
+            _local_inuse(pbx, ch)
+            then(ch)
+
+        one.on_answer = local_answered
         one.on_fail = lambda reason: done(False, reason, None)
         run_dialplan(pbx, two)
         return one

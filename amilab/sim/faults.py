@@ -117,10 +117,6 @@ class Faults:
     def flood(self, count: int, name: str = "FloodEvent") -> None:
         """Send ``count`` small events as fast as possible, pre-encoded, in big writes."""
 
-        def make() -> bytes:
-            one = ServerProtocol.event(name, [("Privilege", "system,all"), ("Seq", "0")])
-            return one * count
-
         def go() -> None:
             one = ServerProtocol.event(name, [("Privilege", "system,all"), ("Seq", "0")])
             batch = one * min(count, FLOOD_BATCH)
@@ -133,7 +129,6 @@ class Faults:
                     conn.send(batch if n == FLOOD_BATCH else one * n)
                     left -= n
 
-        del make
         self._run(go)
 
     def _broadcast(self, make: object) -> None:

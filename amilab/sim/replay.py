@@ -25,7 +25,7 @@ def _items(source: Any) -> Iterable[Any]:
     if isinstance(source, str | os.PathLike):
         from amilab.recorder import replay as load  # lazily: the recorder is optional here
 
-        return load(source)  # type: ignore[no-any-return]
+        return load(source)
     return source  # type: ignore[no-any-return]
 
 
