@@ -5,9 +5,9 @@ buffers:
 
 * amilab's I/O thread calls :meth:`EventMonitor._on_event` for every matching
   event. It appends to the :class:`~amilab.recorder.EventRecorder` and to a
-  :class:`_Tap` (a small ring of recent events plus per-name counters, under
-  one lock) and returns. It never touches a widget, so a flood costs the
-  notebook nothing but those appends.
+  :class:`_Tap` (a small ring of recent events plus per-name counters,
+  changed by atomic single-writer operations) and returns. It never touches
+  a widget, so a flood costs the notebook nothing but those appends.
 * The kernel's thread owns the widgets. A timer on the kernel's asyncio loop
   (a ``call_later`` chain, every ``refresh`` seconds) snapshots the buffers,
   renders the last ``rows`` events and the top ``top`` event types, and
@@ -41,7 +41,6 @@ import fnmatch
 import heapq
 import html
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -112,12 +111,17 @@ class _Snapshot:
 class _Tap:
     """What the I/O thread appends to: total, per-name counts, a ring of recent events.
 
-    ``received`` only grows (Clear resets the counts, not it), so the kernel
-    side can compute a rate from its deltas across a Clear.
+    Lock-free, single writer: only the I/O thread calls :meth:`feed`, and each
+    shared structure is changed by one atomic operation (a dict item store, a
+    ``deque.append``, an int rebinding; atomic under the GIL, and guarded by
+    per-object locks in free-threaded builds). A lock here cost more than the
+    rest of ``feed`` together. :meth:`clear` *replaces* the counts dict, so an
+    event racing with Clear is counted in the discarded dict or the new one,
+    never half in each. ``received`` only grows (Clear leaves it), so the
+    kernel side can compute a rate from its deltas across a Clear.
     """
 
     def __init__(self, lookback: int) -> None:
-        self._lock = threading.Lock()
         self.received = 0
         self.counts: dict[str, int] = {}
         self.recent: deque[tuple[float, str, Message]] = deque(maxlen=lookback)
@@ -125,21 +129,18 @@ class _Tap:
     def feed(self, msg: Message) -> None:
         """I/O thread: count and keep one event."""
         name = msg.name or "?"
-        item = (time.time(), name, msg)
-        with self._lock:
-            self.received += 1
-            self.counts[name] = self.counts.get(name, 0) + 1
-            self.recent.append(item)
+        counts = self.counts
+        counts[name] = counts.get(name, 0) + 1
+        self.recent.append((time.time(), name, msg))
+        self.received += 1
 
     def snapshot(self) -> _Snapshot:
-        """Kernel side: a consistent copy (cost bounded by the ring and the type count)."""
-        with self._lock:
-            return _Snapshot(self.received, dict(self.counts), list(self.recent))
+        """Kernel side: copies made by single C calls (cost bounded by ring and type count)."""
+        return _Snapshot(self.received, self.counts.copy(), list(self.recent))
 
     def clear(self) -> None:
-        with self._lock:
-            self.counts.clear()
-            self.recent.clear()
+        self.counts = {}
+        self.recent.clear()
 
 
 class _RateMeter:

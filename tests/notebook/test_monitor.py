@@ -132,6 +132,21 @@ def test_io_side_never_touches_the_widget(source: FakeSource, recorder: FakeReco
     assert counters(mon) == {"Hangup": 100}
 
 
+def test_concurrent_feed_and_refresh_lose_nothing(
+    source: FakeSource, recorder: FakeRecorder
+) -> None:
+    """Refreshing while another thread floods raises nothing and loses no count."""
+    mon = make(source, recorder, rows=5)
+    worker = threading.Thread(target=lambda: [source.emit(f"E{i % 3}") for i in range(60_000)])
+    worker.start()
+    while worker.is_alive():
+        mon.refresh()
+    worker.join()
+    mon.refresh()
+    assert counters(mon) == {"E0": 20_000, "E1": 20_000, "E2": 20_000}
+    assert status(mon)["received"] == "60000"
+
+
 def test_table_shows_newest_rows_first_with_key_fields(
     source: FakeSource, recorder: FakeRecorder
 ) -> None:
