@@ -26,12 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     sim = start(
         args.host, args.port, seed=args.seed, traffic=args.traffic, legacy_sip=args.legacy_sip
     )
-    host, port = sim.address
-    print(f"amilab simulated Asterisk 22 AMI listening on {host}:{port}")
-    # The simulator's demo credential is public (it guards nothing real), so it is shown.
-    print(f"login: {DEFAULT_USER} / {DEFAULT_SECRET} (public demo secret of the simulator)")
-    print("Ctrl-C stops.", flush=True)
     try:
+        host, port = sim.address
+        print(f"amilab simulated Asterisk 22 AMI listening on {host}:{port}")
+        # The simulator's demo credential is public (it guards nothing real), so it is shown.
+        print(f"login: {DEFAULT_USER} / {DEFAULT_SECRET} (public demo secret of the simulator)")
+        print("Ctrl-C stops.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

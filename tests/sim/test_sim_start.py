@@ -101,8 +101,9 @@ def test_command_line_prints_address_and_stops_on_ctrl_c():
     try:
         first = proc.stdout.readline()
         second = proc.stdout.readline()
+        third = proc.stdout.readline()
         assert "listening on 127.0.0.1:" in first
-        assert "admin" in second
+        assert "admin" in second and "Ctrl-C" in third
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
     finally:
