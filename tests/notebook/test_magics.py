@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -519,3 +520,21 @@ def test_asterisk_command_uptime(asterisk_ip, capsys):
     capsys.readouterr()
     asterisk_ip.run_line_magic("ami", "command core show uptime")
     assert capsys.readouterr().out.startswith("System uptime:")
+
+
+# -- a real kernel ---------------------------------------------------------------------
+def test_failed_magic_stops_a_notebook_run(tmp_path):
+    """In a Jupyter kernel a failing %ami shows one stderr line and stops "Run all"."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    cells = ["%load_ext amilab", "%ami sim", "%ami NoSuchAction", "print('not reached')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    root = str(Path(__file__).resolve().parents[2])
+    client = nbclient.NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": root}}
+    )
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        client.execute()
+    (error,) = nb.cells[2].outputs
+    assert error.name == "stderr" and error.text.startswith("UsageError: NoSuchAction failed")
+    assert nb.cells[3].outputs == []
