@@ -98,7 +98,7 @@ KNOWN_NUMERIC_FIELDS = frozenset(
 )
 
 Numeric = bool | Literal["known"]
-Row = Message | Mapping[str, Any] | Sequence[tuple[str, Any]]
+Row = Message | bytes | Mapping[str, Any] | Sequence[tuple[str, Any]]
 
 #: Messages parsed per bulk chunk: big enough to amortise the Python calls,
 #: small enough that one odd message only sends a few thousand to the slow path.
@@ -165,10 +165,10 @@ def _pairs_of(row: Mapping[str, Any] | Sequence[tuple[str, Any]]) -> Iterable[tu
 def _flatten(rows: Iterable[Row]) -> _Flat:
     flat = _Flat()
     for row in rows:
-        if isinstance(row, Message):
-            raw = row.raw
+        if isinstance(row, Message | bytes):
+            raw = row.raw if isinstance(row, Message) else row
             if raw.startswith(_FOLLOWS):
-                flat.add_pairs(row.headers)
+                flat.add_pairs(Message(raw).headers)
             else:
                 flat.add_raw(raw)
         else:
@@ -235,7 +235,11 @@ def to_frame(
     numeric: Numeric = False,
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Messages (or dicts, or (key, value) pair lists) -> one DataFrame row each.
+    """Messages -> one DataFrame row each.
+
+    A row may also be the raw ``bytes`` of one AMI block (no blank line), a
+    dict, or a list of (key, value) pairs; in the last two a list or tuple
+    value repeats its key and ``None`` leaves it out.
 
     ``columns`` selects and orders the output columns (matched
     case-insensitively, spelled as given; a name never seen is all NA).

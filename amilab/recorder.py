@@ -420,7 +420,7 @@ def _events_frame(events: list[tuple[int, bytes]], numeric: bool | Literal["know
     from amilab.frames import STRING_DTYPE, to_frame
 
     times = np.fromiter((ns for ns, _ in events), np.int64, len(events))
-    frame = to_frame((Message(raw) for _, raw in events), numeric=numeric)
+    frame = to_frame([raw for _, raw in events], numeric=numeric)
     event = frame.pop("Event") if "Event" in frame else pd.array([None] * len(events), STRING_DTYPE)
     frame.insert(0, "event", event)
     frame.insert(0, "received_at", pd.to_datetime(times, unit="ns", utc=True))

@@ -155,3 +155,9 @@ def test_action_result_to_frame_uses_frames():
     )
     df = result.to_frame(numeric=True)
     assert df["Count"].tolist() == [5]
+
+
+def test_raw_bytes_rows_equal_message_rows():
+    """A raw bytes block is a row too, parsed exactly as its Message would be."""
+    raws = [b"Event: A\r\nX: 1", b"Response: Follows\r\nPrivilege: Command\r\nout\n--END COMMAND--"]
+    pd.testing.assert_frame_equal(to_frame(raws), to_frame([Message(r) for r in raws]))
