@@ -337,7 +337,9 @@ class AMIClient:
             ) from None
         link.proto.login_finished(True)
         for expr in self.filters:
-            await self._send(link, Action("Filter", Operation="Add", Filter=expr))
+            await self._send(
+                link, Action("Filter", Operation="Add", Filter=expr), timeout=self.connect_timeout
+            )
         self._ready.set()
 
     # -- sending -----------------------------------------------------------
@@ -522,7 +524,7 @@ class AMIClient:
                 )
                 self._emit(ConnectionEvent("disconnected", time.time(), f"login refused: {exc}"))
                 return
-            except (AMIError, OSError) as exc:
+            except Exception as exc:  # any failure: try again later, never kill the task
                 log.info(
                     "reconnect attempt %d to %s:%s failed: %s", attempt, self.host, self.port, exc
                 )

@@ -129,6 +129,15 @@ class SimulatedPBX:
     def users(self) -> dict[str, User]:
         return self.server.users
 
+    def admin_credentials(self) -> tuple[str, str]:
+        """(username, secret) of a user who may write everything, ``admin`` preferred."""
+        users = self.users
+        if DEFAULT_USER in users and users[DEFAULT_USER].write >= users[DEFAULT_USER].read:
+            user = users[DEFAULT_USER]
+        else:
+            user = max(users.values(), key=lambda u: (len(u.write), len(u.read)))
+        return user.name, user.secret
+
     @property
     def pbx(self) -> PBX:
         return self.server.pbx

@@ -1,0 +1,346 @@
+"""AMIClient against the embedded simulator: routing, handlers, timeouts, liveness, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+import amilab
+import amilab.sim
+from amilab import AMIClient
+from amilab.protocol import ServerProtocol
+
+SECRET = amilab.sim.DEFAULT_SECRET
+
+
+@pytest.fixture
+def pbx():
+    sim = amilab.sim.start()
+    yield sim
+    sim.stop()
+
+
+def make(pbx, **kw) -> AMIClient:
+    kw.setdefault("ping_interval", None)
+    kw.setdefault("reconnect_delay", (0.05, 0.2))
+    return AMIClient(pbx.host, pbx.port, username="admin", secret=SECRET, **kw)
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("auth", ["plain", "md5", "auto"])
+async def test_login_modes(pbx, auth):
+    """Every login mode reaches READY and reads the AMI version from the greeting."""
+    async with make(pbx, auth=auth) as ami:
+        assert ami.connected and ami.state == "ready"
+        assert ami.version == "11.0.0"
+
+
+async def test_wrong_password(pbx):
+    """A wrong secret raises AuthenticationError; the client is left disconnected."""
+    ami = AMIClient(pbx.host, pbx.port, username="admin", secret="nope", ping_interval=None)
+    with pytest.raises(amilab.AuthenticationError, match="Authentication failed"):
+        await ami.connect()
+    assert not ami.connected
+
+
+async def test_connect_refused_is_clear():
+    """Nothing listening: NotConnected that says what to check, not a bare OSError."""
+    ami = AMIClient("127.0.0.1", 1, username="admin", secret=SECRET, ping_interval=None)
+    with pytest.raises(amilab.NotConnected, match="Is Asterisk running"):
+        await ami.connect()
+
+
+async def test_handlers_registered_before_connect_see_login_events(pbx):
+    """Handlers added before connect() receive the events right after login (FullyBooted)."""
+    ami = make(pbx)
+    seen: list[str] = []
+    ami.on("*", lambda m: seen.append(m.name))
+    async with ami:
+        await until(lambda: "FullyBooted" in seen)
+
+
+async def test_glob_patterns_and_unsubscribe(pbx):
+    """Patterns are case-insensitive globs; cancelling a subscription stops delivery."""
+    async with make(pbx) as ami:
+        hits: list[str] = []
+        sub = ami.on("user*", lambda m: hits.append(m["UserEvent"]))
+        await ami.action("UserEvent", UserEvent="One")
+        await until(lambda: hits == ["One"])
+        sub.cancel()
+        await ami.action("UserEvent", UserEvent="Two")
+        await ami.ping()
+        await asyncio.sleep(0.05)
+        assert hits == ["One"]
+
+
+async def test_events_with_finished_action_id_reach_handlers(pbx):
+    """OriginateResponse and UserEvent carry a finished action's ActionID and still arrive."""
+    async with make(pbx) as ami:
+        got: list[amilab.Message] = []
+        ami.on(["OriginateResponse", "UserEvent"], got.append)
+        ue = await ami.action("UserEvent", UserEvent="Tagged")
+        orig = await ami.action(
+            "Originate",
+            Channel="Local/100@amilab",
+            Context="amilab",
+            Exten="100",
+            Priority=1,
+            Async=True,
+        )
+        await until(lambda: {m.name for m in got} == {"UserEvent", "OriginateResponse"})
+    by_name = {m.name: m for m in got}
+    assert by_name["UserEvent"].action_id == ue.response.action_id
+    assert by_name["OriginateResponse"].action_id == orig.response.action_id
+
+
+async def test_concurrent_actions_during_traffic(pbx):
+    """Concurrent list actions amid live call traffic each get exactly their own messages."""
+    pbx.traffic.start(rate=50, seed=7)
+    async with make(pbx) as ami:
+        events: list[amilab.Message] = []
+        ami.on("*", events.append)
+        results = await asyncio.gather(
+            *(ami.action("PJSIPShowEndpoints" if i % 2 else "CoreShowChannels") for i in range(100))
+        )
+    pbx.traffic.stop()
+    assert len({r.response.action_id for r in results}) == 100
+    for r in results:
+        assert r.complete and r.list_end is not None
+        assert all(m.action_id == r.response.action_id for m in r)
+        assert int(r.list_end["ListItems"]) == len(r.events)
+    listed = {"EndpointList", "CoreShowChannel"}
+    assert not any(m.name in listed for m in events)
+
+
+async def test_action_timeout_cleans_up(pbx):
+    """A peer that stops answering: ActionTimeout (a TimeoutError) and no routing leftovers."""
+    async with make(pbx, reconnect=False) as ami:
+        pbx.faults.half_open()
+        with pytest.raises(TimeoutError) as info:
+            await ami.action("Ping", timeout=0.3)
+        assert isinstance(info.value, amilab.ActionTimeout)
+        assert "Ping" in str(info.value)
+        assert not ami._waiters and not ami._link.proto.pending
+        pbx.faults.clear()
+
+
+async def test_cancelled_action_leaks_nothing(pbx):
+    """Cancelling an awaiting action removes its future and its pending protocol entry."""
+    async with make(pbx, reconnect=False) as ami:
+        pbx.faults.half_open()
+        task = asyncio.create_task(ami.action("Ping"))
+        await until(lambda: bool(ami._waiters))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not ami._waiters and not ami._link.proto.pending
+        pbx.faults.clear()
+
+
+async def test_half_open_peer_detected_by_ping(pbx):
+    """Half-open TCP: pending actions fail with ConnectionLost within ping interval+deadline."""
+    ami = make(pbx, ping_interval=0.2, ping_timeout=0.2, reconnect=False)
+    async with ami:
+        pbx.faults.half_open()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(amilab.ConnectionLost):
+            await ami.action("Ping", timeout=30)
+        assert loop.time() - start < 0.2 + 0.2 + 1.0
+        assert not ami.connected
+        pbx.faults.clear()
+
+
+async def test_reconnect_after_drop_keeps_handlers_and_reports_gap(pbx):
+    """Dropped link: Disconnected/Reconnected are reported and old handlers see new events."""
+    ami = make(pbx)
+    kinds: list[str] = []
+    ami.on_connection(lambda ev: kinds.append(ev.kind))
+    names: list[str] = []
+    ami.on("UserEvent", lambda m: names.append(m["UserEvent"]))
+    async with ami:
+        pbx.faults.drop_all()
+        await until(lambda: "reconnected" in kinds)
+        await ami.action("UserEvent", UserEvent="AfterReconnect")
+        await until(lambda: "AfterReconnect" in names)
+    assert kinds[:3] == ["connected", "disconnected", "reconnected"]
+    gap = next(e for e in ami.connection_events if e.kind == "reconnected").gap
+    assert gap is not None and gap >= 0
+
+
+async def test_pending_actions_fail_on_drop(pbx):
+    """Actions in flight when the link drops fail with ConnectionLost instead of hanging."""
+    async with make(pbx, reconnect=False) as ami:
+        pbx.faults.half_open()
+        task = asyncio.create_task(ami.action("Ping", timeout=30))
+        await until(lambda: bool(ami._waiters))
+        pbx.faults.drop_all()
+        with pytest.raises(amilab.ConnectionLost):
+            await task
+        pbx.faults.clear()
+
+
+async def test_filters_reapplied_after_reconnect(pbx):
+    """A server-side Filter added once still applies after a reconnect."""
+    ami = make(pbx)
+    kinds: list[str] = []
+    ami.on_connection(lambda ev: kinds.append(ev.kind))
+    names: list[str] = []
+    ami.on("UserEvent", lambda m: names.append(m["UserEvent"]))
+    async with ami:
+        await ami.add_filter("UserEvent: Keep")
+        pbx.faults.drop_all()
+        await until(lambda: "reconnected" in kinds)
+        await ami.action("UserEvent", UserEvent="Drop")
+        await ami.action("UserEvent", UserEvent="Keep")
+        await until(lambda: "Keep" in names)
+    assert "Drop" not in names
+    assert ami.filters == ["UserEvent: Keep"]
+
+
+async def test_garbage_from_server_closes_and_recovers(pbx):
+    """An oversized message is a protocol error: link closed, then reconnect works."""
+    ami = make(pbx, max_message_size=64 * 1024)
+    kinds: list[str] = []
+    ami.on_connection(lambda ev: kinds.append(ev.kind))
+    async with ami:
+        pbx.faults.send_oversized(200 * 1024)
+        await until(lambda: "reconnected" in kinds)
+        assert (await ami.action("Ping")).ok
+    assert (
+        "protocol error"
+        in next(e for e in ami.connection_events if e.kind == "disconnected").reason
+    )
+
+
+async def test_split_writes_at_every_byte(pbx):
+    """A server writing one byte at a time still yields correct list results."""
+    async with make(pbx) as ami:
+        pbx.faults.split_writes("byte")
+        res = await ami.action("PJSIPShowEndpoints")
+        pbx.faults.split_writes(None)
+    assert len(res.events) == int(res.list_end["ListItems"]) > 0
+
+
+async def test_raising_handler_does_not_kill_reader(pbx, caplog):
+    """A handler that raises is logged and kept in .errors; later events still arrive."""
+    async with make(pbx) as ami:
+        ok: list[str] = []
+
+        def bad(msg: amilab.Message) -> None:
+            raise RuntimeError("handler bug")
+
+        ami.on("UserEvent", bad)
+        ami.on("UserEvent", lambda m: ok.append(m["UserEvent"]))
+        with caplog.at_level(logging.ERROR, logger="amilab.handlers"):
+            await ami.action("UserEvent", UserEvent="A")
+            await ami.action("UserEvent", UserEvent="B")
+            await until(lambda: ok == ["A", "B"])
+        assert len(ami.errors) == 2 and isinstance(ami.errors[0].error, RuntimeError)
+        assert "handler bug" in caplog.text
+
+
+async def test_async_handler_is_scheduled(pbx):
+    """A coroutine handler runs as a task."""
+    async with make(pbx) as ami:
+        done: list[str] = []
+
+        async def handler(msg: amilab.Message) -> None:
+            await asyncio.sleep(0)
+            done.append(msg["UserEvent"])
+
+        ami.on("UserEvent", handler)
+        await ami.action("UserEvent", UserEvent="Async")
+        await until(lambda: done == ["Async"])
+
+
+async def test_event_stream_is_bounded_and_counts_drops(pbx):
+    """events() keeps at most maxsize events, dropping (and counting) the oldest."""
+    async with make(pbx) as ami:
+        stream = ami.events("FloodEvent", maxsize=10)
+        pbx.faults.flood(50)
+        await until(lambda: stream.dropped == 40)
+        first = await stream.__anext__()
+        stream.close()
+    assert first.name == "FloodEvent"
+
+
+async def test_header_injection_sends_nothing(pbx):
+    """A CR/LF in a value raises ValueError before anything reaches the wire."""
+    async with make(pbx) as ami:
+        ami.trace.enable()
+        with pytest.raises(ValueError, match="header injection"):
+            await ami.action(
+                "Setvar", Variable="x", Value="1\r\nAction: Command\r\nCommand: core stop now"
+            )
+        assert not ami.trace.entries
+
+
+@pytest.mark.parametrize("auth", ["plain", "md5"])
+async def test_secret_never_in_repr_trace_or_logs(caplog, auth):
+    """The secret appears in no repr, log line, or wire trace (Secret/Key are masked)."""
+    secret = "Zq9-distinctive-S3cret"
+    sim = amilab.sim.start(users={"admin": {"secret": secret, "read": "all", "write": "all"}})
+    try:
+        ami = AMIClient(
+            sim.host, sim.port, username="admin", secret=secret, auth=auth, ping_interval=None
+        )
+        ami.trace.enable()
+        with caplog.at_level(logging.DEBUG):
+            async with ami:
+                await ami.ping()
+        text = repr(ami) + caplog.text + ami.trace.text() + repr(vars(ami))
+    finally:
+        sim.stop()
+    assert secret not in text
+    assert ("Secret: ***" if auth == "plain" else "Key: ***") in ami.trace.text()
+
+
+async def test_command_output_exact(pbx):
+    """command() returns the CLI text with its line structure intact."""
+    async with make(pbx) as ami:
+        out = await ami.command("core show uptime")
+    assert out.startswith("System uptime:")
+
+
+async def test_command_pre14_follows_format():
+    """The pre-14 Follows format (raw body, blank lines, glued marker) reads exactly."""
+    body = "line one\n\nUptime: 5 minutes\nlast"
+
+    async def handle(reader, writer):
+        sp = ServerProtocol()
+        writer.write(sp.greeting())
+        while data := await reader.read(65536):
+            for act in sp.receive_data(data):
+                if act.name == "Command":
+                    writer.write(
+                        f"Response: Follows\r\nPrivilege: Command\r\nActionID: "
+                        f"{act.action_id}\r\n{body}--END COMMAND--\r\n\r\n".encode()
+                    )
+                else:
+                    writer.write(sp.response(act, message="ok"))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with AMIClient(
+        "127.0.0.1", port, username="u", secret="s", auth="plain", ping_interval=None
+    ) as ami:
+        assert await ami.command("core show uptime") == body
+    server.close()
+
+
+async def test_not_connected_error_says_how(pbx):
+    """Using a client that was never connected says to connect first."""
+    ami = make(pbx)
+    with pytest.raises(amilab.NotConnected, match="connect"):
+        await ami.action("Ping")
