@@ -123,10 +123,24 @@ def serve(events: int, port_out: Any, cpu: int | None) -> None:
 
 
 # -- clients (each run in a fresh process) ---------------------------------------
+Clock = tuple[float, float]
+#: One run's events per wall-clock second and per CPU second of the client process.
+Rates = tuple[float, float]
+
+
+def _now() -> Clock:
+    """Wall-clock and this process's CPU time, in seconds."""
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: Clock, end: Clock) -> Clock:
+    return end[0] - start[0], end[1] - start[1]
+
+
 class _Floor(asyncio.Protocol):
     """Splits the stream on the blank line and counts blocks; nothing else."""
 
-    def __init__(self, done: asyncio.Future[float], logged_in: asyncio.Future[None]) -> None:
+    def __init__(self, done: asyncio.Future[Clock], logged_in: asyncio.Future[None]) -> None:
         self.done = done
         self.logged_in = logged_in
         self.pending = b""
@@ -141,12 +155,12 @@ class _Floor(asyncio.Protocol):
         if not self.logged_in.done() and b"Authentication accepted" in data:
             self.logged_in.set_result(None)
         if blocks and blocks[-1] + corpus.SEPARATOR == corpus.SENTINEL:
-            self.done.set_result(time.perf_counter())
+            self.done.set_result(_now())
 
 
-async def run_floor(port: int) -> tuple[float, int]:
+async def run_floor(port: int) -> tuple[Clock, int]:
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
+    done: asyncio.Future[Clock] = loop.create_future()
     logged_in: asyncio.Future[None] = loop.create_future()
     transport, proto = await loop.create_connection(
         lambda: _Floor(done, logged_in), "127.0.0.1", port
@@ -155,20 +169,20 @@ async def run_floor(port: int) -> tuple[float, int]:
     transport.write(login.encode())
     await logged_in
     start_count = proto.count
-    start = time.perf_counter()
+    start = _now()
     transport.write(f"Action: UserEvent\r\nUserEvent: {TRIGGER}\r\n\r\n".encode())
     end = await done
     # Blocks after login: the trigger's response, the flood, the sentinel.
     events = proto.count - start_count - 1
     transport.close()
-    return end - start, events
+    return _since(start, end), events
 
 
-async def _amilab_flood(port: int, handler: Callable[[Any], Any]) -> tuple[float, int]:
+async def _amilab_flood(port: int, handler: Callable[[Any], Any]) -> tuple[Clock, int]:
     from amilab.client import AMIClient
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
+    done: asyncio.Future[Clock] = loop.create_future()
     client = AMIClient(
         "127.0.0.1",
         port,
@@ -180,15 +194,15 @@ async def _amilab_flood(port: int, handler: Callable[[Any], Any]) -> tuple[float
     )
     await client.connect()
     client.on("*", handler)
-    client.on("FloodEnd", lambda msg: done.set_result(time.perf_counter()))
-    start = time.perf_counter()
+    client.on("FloodEnd", lambda msg: done.set_result(_now()))
+    start = _now()
     await client.action("UserEvent", UserEvent=TRIGGER)
     end = await done
     await client.close()
-    return end - start, 0
+    return _since(start, end), 0
 
 
-async def run_amilab(port: int) -> tuple[float, int]:
+async def run_amilab(port: int) -> tuple[Clock, int]:
     count = 0
 
     def counter(msg: Any) -> None:
@@ -199,7 +213,7 @@ async def run_amilab(port: int) -> tuple[float, int]:
     return elapsed, count
 
 
-async def run_amilab_recorder(port: int) -> tuple[float, int]:
+async def run_amilab_recorder(port: int) -> tuple[Clock, int]:
     from amilab.recorder import EventRecorder
 
     # Caps above any flood: this row measures retaining every event.
@@ -208,11 +222,11 @@ async def run_amilab_recorder(port: int) -> tuple[float, int]:
     return elapsed, len(recorder)
 
 
-async def run_panoramisk(port: int) -> tuple[float, int]:
+async def run_panoramisk(port: int) -> tuple[Clock, int]:
     from panoramisk import Manager
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
+    done: asyncio.Future[Clock] = loop.create_future()
     logged_in: asyncio.Future[None] = loop.create_future()
     count = 0
 
@@ -230,17 +244,17 @@ async def run_panoramisk(port: int) -> tuple[float, int]:
         on_login=lambda m: logged_in.set_result(None),
     )
     manager.register_event("*", counter)
-    manager.register_event("FloodEnd", lambda m, e: done.set_result(time.perf_counter()))
+    manager.register_event("FloodEnd", lambda m, e: done.set_result(_now()))
     await manager.connect()
     await logged_in
-    start = time.perf_counter()
+    start = _now()
     await manager.send_action({"Action": "UserEvent", "UserEvent": TRIGGER})
     end = await done
     manager.close()
-    return end - start, count
+    return _since(start, end), count
 
 
-RUNNERS: dict[str, Callable[[int], Coroutine[Any, Any, tuple[float, int]]]] = {
+RUNNERS: dict[str, Callable[[int], Coroutine[Any, Any, tuple[Clock, int]]]] = {
     "floor": run_floor,
     "amilab": run_amilab,
     "amilab+recorder": run_amilab_recorder,
@@ -252,8 +266,8 @@ def client_main(name: str, port: int, cpu: int | None) -> None:
     """Child process: run one client once, print ``{"seconds": s, "events": n}``."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    elapsed, events = asyncio.run(RUNNERS[name](port))
-    print(json.dumps({"seconds": elapsed, "events": events}))
+    (wall, cpu_time), events = asyncio.run(RUNNERS[name](port))
+    print(json.dumps({"seconds": wall, "cpu_seconds": cpu_time, "events": events}))
 
 
 # -- orchestration -----------------------------------------------------------------
@@ -267,7 +281,7 @@ def _run_child(name: str, port: int, cpu: int | None) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure(names: list[str], events: int, repeat: int, pin: bool) -> dict[str, list[float]]:
+def _measure(names: list[str], events: int, repeat: int, pin: bool) -> dict[str, list[Rates]]:
     server_cpu, client_cpu = (0, 1) if pin else (None, None)
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
@@ -275,7 +289,7 @@ def _measure(names: list[str], events: int, repeat: int, pin: bool) -> dict[str,
     server.start()
     try:
         port = recv.recv()
-        rates: dict[str, list[float]] = {name: [] for name in names}
+        rates: dict[str, list[Rates]] = {name: [] for name in names}
         for round_ in range(repeat):
             for name in names:  # interleaved, so drift hits every client alike
                 result = _run_child(name, port, client_cpu)
@@ -283,9 +297,11 @@ def _measure(names: list[str], events: int, repeat: int, pin: bool) -> dict[str,
                     raise RuntimeError(
                         f"{name} counted {result['events']} events, expected {events + 1}"
                     )
-                rates[name].append(events / result["seconds"])
+                wall, cpu = events / result["seconds"], events / result["cpu_seconds"]
+                rates[name].append((wall, cpu))
                 print(
-                    f"  round {round_ + 1}/{repeat} {name:16s} {rates[name][-1]:>12,.0f} ev/s",
+                    f"  round {round_ + 1}/{repeat} {name:16s} {wall:>12,.0f} ev/s"
+                    f" {cpu:>12,.0f} ev/CPU-s",
                     file=sys.stderr,
                 )
         return rates
@@ -308,20 +324,27 @@ def _machine() -> str:
     )
 
 
-def _table(rates: dict[str, list[float]]) -> str:
-    base = rates.get(BASELINE)
-    base_best = max(base) if base else None
-    base_median = statistics.median(base) if base else None
-    head = f"{'client':18s} {'best ev/s':>12s} {'median ev/s':>12s} {'vs panoramisk':>14s}"
+def _table(rates: dict[str, list[Rates]]) -> str:
+    """Best and median wall-clock rate, both as ratios to panoramisk's, and best CPU rate."""
+    base = [wall for wall, _ in rates.get(BASELINE, [])]
+    head = (
+        f"{'client':18s} {'best ev/s':>11s} {'median ev/s':>12s} {'best/pano':>10s}"
+        f" {'median/pano':>12s} {'best ev/CPU-s':>14s}"
+    )
     lines = [head, "-" * len(head)]
     for name, values in rates.items():
-        best, median = max(values), statistics.median(values)
-        ratio = (
-            f"{best / base_best:.2f}x / {median / base_median:.2f}x"
-            if base_best and base_median
-            else "n/a"
+        walls = [wall for wall, _ in values]
+        best, median = max(walls), statistics.median(walls)
+        best_cpu = max(cpu for _, cpu in values)
+        ratios = (
+            (f"{best / max(base):.2f}x", f"{median / statistics.median(base):.2f}x")
+            if base
+            else ("n/a", "n/a")
         )
-        lines.append(f"{name:18s} {best:>12,.0f} {median:>12,.0f} {ratio:>14s}")
+        lines.append(
+            f"{name:18s} {best:>11,.0f} {median:>12,.0f} {ratios[0]:>10s} {ratios[1]:>12s}"
+            f" {best_cpu:>14,.0f}"
+        )
     return "\n".join(lines)
 
 
