@@ -220,13 +220,15 @@ def connect(
     *,
     username: str | None = None,
     secret: str | None = None,
+    io: IOThread | None = None,
     **options: Any,
 ) -> Session:
     """Connect and log in; return a blocking :class:`Session` on the shared I/O thread.
 
     ``host`` may also be a running simulator (``amilab.connect(amilab.sim.start())``),
     whose address and admin login are then used. Options are those of
-    :class:`AMIClient` (``tls=``, ``auth=``, ``timeout=``, ``events=``, ...).
+    :class:`AMIClient` (``tls=``, ``auth=``, ``timeout=``, ``events=``, ...);
+    ``io`` picks the I/O thread (default: the shared one).
     """
     if not isinstance(host, str):
         sim = host
@@ -236,4 +238,4 @@ def connect(
     if username is None or secret is None:
         raise TypeError("connect() needs username= and secret= (or a simulator as host)")
     client = AMIClient(host, port, username=username, secret=secret, **options)
-    return Session(client).connect()
+    return Session(client, io).connect()

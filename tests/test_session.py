@@ -1,0 +1,121 @@
+"""Session: the blocking facade on the shared I/O thread."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import amilab
+import amilab.sim
+from amilab.iothread import IOThread
+
+
+@pytest.fixture
+def pbx():
+    sim = amilab.sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def session(pbx):
+    s = amilab.connect(pbx, ping_interval=None)
+    yield s
+    s.close()
+
+
+def test_sync_calls(session):
+    """action, command and ping block and return results like the async client."""
+    res = session.action("PJSIPShowEndpoints")
+    assert res.ok and len(res.events) == int(res.list_end["ListItems"])
+    assert session.command("core show uptime").startswith("System uptime:")
+    assert session.ping() > 0
+    assert "admin@" in repr(session) and amilab.sim.DEFAULT_SECRET + "'" not in repr(session)
+
+
+def test_connect_with_explicit_credentials(pbx):
+    """connect(host, port, username=, secret=) logs in like connect(pbx)."""
+    with amilab.connect(
+        pbx.host, pbx.port, username="admin", secret=amilab.sim.DEFAULT_SECRET, ping_interval=None
+    ) as s:
+        assert s.connected and s.version == "11.0.0"
+    assert not s.connected
+
+
+def test_connect_needs_credentials():
+    """A host without username/secret is a clear TypeError, not a hang."""
+    with pytest.raises(TypeError, match="username"):
+        amilab.connect("127.0.0.1", 5038)
+
+
+async def test_awaitable_twins_from_a_running_loop(session):
+    """aaction/acommand/aping can be awaited from another event loop (a notebook cell)."""
+    res = await session.aaction("Ping")
+    assert res.response["Ping"] == "Pong"
+    assert (await session.acommand("core show uptime")).startswith("System uptime:")
+    assert await session.aping() > 0
+
+
+def test_blocking_call_from_io_thread_raises(session):
+    """A blocking Session call inside a handler raises LoopThreadError instead of deadlocking."""
+    session.on("UserEvent", lambda m: session.ping())
+    session.action("UserEvent", UserEvent="x")
+    deadline = time.monotonic() + 5
+    while not session.errors and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert isinstance(session.errors[0].error, amilab.LoopThreadError)
+    assert session.ping() > 0  # the session still works
+
+
+def test_events_arrive_while_caller_sleeps(session, pbx):
+    """Events keep arriving on the I/O thread while the calling thread is blocked."""
+    got: list[str] = []
+    session.on("FloodEvent", lambda m: got.append(m.name))
+    pbx.faults.flood(2000)
+    time.sleep(1.0)  # the caller is busy; nothing here reads the socket
+    assert len(got) == 2000
+
+
+def test_events_queue_and_wait_for(session):
+    """events() iterates with a timeout; wait_for returns the first matching event."""
+    with session.events("UserEvent", timeout=0.5) as stream:
+        session.action("UserEvent", UserEvent="A")
+        session.action("UserEvent", UserEvent="B")
+        names = [m["UserEvent"] for m in stream]
+    assert names == ["A", "B"]
+    with pytest.raises(amilab.ActionTimeout):
+        session.wait_for("NoSuchEvent", timeout=0.2)
+
+
+def test_action_error_and_check_false(session):
+    """Response: Error raises ActionError with the server's message; check=False returns it."""
+    with pytest.raises(amilab.ActionError, match="Invalid/unknown command: Bogus"):
+        session.action("Bogus")
+    assert not session.action("Bogus", check=False).ok
+
+
+def test_separate_io_thread_stops_cleanly(pbx):
+    """A private IOThread can be stopped; its thread ends and further calls fail clearly."""
+    io = IOThread(name="amilab-test-io")
+    s = amilab.connect(pbx, io=io, ping_interval=None)
+    assert s.ping() > 0
+    s.close()
+    io.stop()
+    assert not io.thread.is_alive()
+
+
+def test_interpreter_exits_with_open_session(pbx):
+    """A script that leaves a session open still exits promptly (daemon thread, atexit stop)."""
+    code = textwrap.dedent(f"""
+        import amilab
+        s = amilab.connect("{pbx.host}", {pbx.port}, username="admin",
+                           secret="{amilab.sim.DEFAULT_SECRET}")
+        print(s.ping() > 0)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
