@@ -450,26 +450,25 @@ class AMIClient:
     def _on_data(self, link: _Link, data: bytes) -> None:
         if self.trace.enabled:
             self.trace.record("received", data)
-        proto = link.proto
-        # Logged in with no action pending, a read can complete nothing and
-        # holds no greeting: every output is an event (the flood case).
-        only_events = not proto.pending and proto.state is ConnState.READY
         try:
-            outputs = proto.receive_data(data)
+            outputs = link.proto.receive_data(data)
         except ProtocolError as exc:
             log.error("AMI protocol error from %s:%s: %s", self.host, self.port, exc)
             self._lost_reason = f"protocol error: {exc}"
             if link.transport is not None:
                 link.transport.abort()
             return
-        if only_events:
-            self._handlers.dispatch_all(outputs)  # type: ignore[arg-type]
-            return
-        dispatch = self._handlers.dispatch
+        # Events go to the handlers in runs, one dispatch_all() call per run, so
+        # a flood costs one call per read; wire order is kept around the rest.
+        events: list[Message] = []
         for out in outputs:
             if out.__class__ is Message:
-                dispatch(out)
-            elif isinstance(out, Completed):
+                events.append(out)
+                continue
+            if events:
+                self._handlers.dispatch_all(events)
+                events = []
+            if isinstance(out, Completed):
                 future = self._waiters.get(out.action_id)
                 if future is not None and not future.done():
                     future.set_result(out.result)
@@ -477,6 +476,8 @@ class AMIClient:
                 self.greeting, self.version = out.line, out.version
                 if not link.greeting.done():
                     link.greeting.set_result(out)
+        if events:
+            self._handlers.dispatch_all(events)
 
     def _on_lost(self, link: _Link, exc: Exception | None) -> None:
         if link is not self._link:
