@@ -7,13 +7,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PYTHON:-python3}
 say() { printf '\n==> %s\n' "$*"; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Debian's system Python refuses pip installs (PEP 668): use a venv unless one is active.
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+    if [ ! -x .venv/bin/python ]; then
+        say "creating .venv"
+        if ! python3 -m venv .venv 2>/dev/null; then
+            rm -rf .venv
+            if is_root; then
+                apt-get update -qq
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+                python3 -m venv .venv
+            else
+                echo "python3 cannot create a venv: install it with 'sudo apt-get install python3-venv'" >&2
+                exit 1
+            fi
+        fi
+    fi
+    # shellcheck disable=SC1091
+    source .venv/bin/activate
+fi
+PY=python
 
 say "Python packages (pip install -e '.[test,bench]')"
 "$PY" -m pip install --disable-pip-version-check -q -e '.[test,bench]'
 
-if [ "$(id -u)" = 0 ]; then
+if is_root; then
     need=()
     command -v debootstrap >/dev/null || need+=(debootstrap)
     [ -x /usr/bin/chromium ] || need+=(chromium)
