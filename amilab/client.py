@@ -438,7 +438,7 @@ class AMIClient:
             try:
                 callback(event)
             except Exception as exc:
-                self._handlers._record(event.kind, callback, exc)
+                self._handlers.record_error(event.kind, callback, exc)
 
     async def add_filter(self, expression: str) -> ActionResult:
         """Add a server-side event filter (``Filter`` action); re-applied after reconnects."""

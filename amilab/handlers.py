@@ -116,7 +116,7 @@ class HandlerRegistry:
                     if ret is not None and inspect.isawaitable(ret):
                         self._schedule(ret, name, callback)
                 except Exception as exc:  # a handler must never kill the reader
-                    self._record(name, callback, exc)
+                    self.record_error(name, callback, exc)
 
     def _schedule(self, awaitable: Any, name: str, callback: Callback) -> None:
         task = asyncio.ensure_future(awaitable)
@@ -125,11 +125,12 @@ class HandlerRegistry:
         def done(t: asyncio.Task[Any]) -> None:
             self._tasks.discard(t)
             if not t.cancelled() and t.exception() is not None:
-                self._record(name, callback, t.exception())  # type: ignore[arg-type]
+                self.record_error(name, callback, t.exception())  # type: ignore[arg-type]
 
         task.add_done_callback(done)
 
-    def _record(self, name: str, callback: Callback, exc: BaseException) -> None:
+    def record_error(self, name: str, callback: Callable[..., Any], exc: BaseException) -> None:
+        """Log a handler failure and keep it in ``errors``."""
         label = getattr(callback, "__qualname__", repr(callback))
         log.error("event handler %s failed on %s: %r", label, name, exc, exc_info=exc)
         self.errors.append(HandlerError(name, label, exc))
