@@ -50,6 +50,8 @@ DEFAULT_TLS_PORT = 5039
 #: Default per-action deadline (s). Asterisk answers most actions in milliseconds;
 #: slow ones (sync Originate) take ``Timeout`` ms plus this margin if given.
 DEFAULT_TIMEOUT = 10.0
+#: Asterisk's own wait for a sync Originate to be answered when no ``Timeout`` is sent.
+ORIGINATE_DEFAULT_TIMEOUT_MS = 30000
 #: Seconds between liveness pings, and how long a ping may take before the
 #: peer counts as dead (a half-open TCP link gives no error until then).
 DEFAULT_PING_INTERVAL = 20.0
@@ -360,9 +362,23 @@ class AMIClient:
         response instead of raising :class:`ActionError`.
         """
         act = action if isinstance(action, Action) else Action(action, headers, **fields)
-        deadline = self.timeout if timeout is None else timeout
+        deadline = self._default_deadline(act) if timeout is None else timeout
         link = await self._ready_link(deadline)
         return await self._send(link, act, timeout=deadline, check=check)
+
+    def _default_deadline(self, action: Action) -> float:
+        """``timeout`` unless the server itself may wait longer (a sync Originate's ``Timeout``)."""
+        if action.name.lower() != "originate":
+            return self.timeout
+        fields = {k.lower(): v for k, v in action.headers}
+        if fields.get("async", "").lower() in ("true", "yes", "1", "on"):
+            return self.timeout
+        try:
+            # manager.c: Originate's Timeout is in milliseconds, 30000 when absent.
+            server_ms = float(fields.get("timeout", ORIGINATE_DEFAULT_TIMEOUT_MS))
+        except ValueError:
+            return self.timeout
+        return server_ms / 1000 + self.timeout
 
     async def _ready_link(self, timeout: float) -> _Link:
         if not self._ready.is_set():

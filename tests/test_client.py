@@ -344,3 +344,14 @@ async def test_not_connected_error_says_how(pbx):
     ami = make(pbx)
     with pytest.raises(amilab.NotConnected, match="connect"):
         await ami.action("Ping")
+
+
+def test_sync_originate_deadline_covers_server_timeout():
+    """A sync Originate may take its AMI Timeout (ms); the default deadline allows for it."""
+    ami = AMIClient("127.0.0.1", 1, username="u", secret="s", timeout=10)
+    from amilab.protocol import Action
+
+    assert ami._default_deadline(Action("Ping")) == 10
+    assert ami._default_deadline(Action("Originate", Channel="x", Timeout=45000)) == 55
+    assert ami._default_deadline(Action("Originate", Channel="x")) == 40
+    assert ami._default_deadline(Action("Originate", Channel="x", Async=True)) == 10
