@@ -145,7 +145,7 @@ class ClientProtocol:
             # Nothing to correlate, but a response here is still a stray (e.g. a
             # late answer to a cancelled action) and must be counted.
             for msg in messages:
-                if msg.kind == "response":
+                if not msg.raw.startswith(b"Event: ") and msg.kind == "response":
                     self.stray_responses += 1
             if out:
                 out.extend(messages)
