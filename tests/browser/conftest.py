@@ -13,6 +13,7 @@ to be installed beforehand (ipykernel must be importable).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -130,7 +131,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A JupyterLab server on 127.0.0.1, free port, no auth, isolated per-user dirs."""
-    pytest.importorskip("jupyterlab", reason="needs the jupyterlab package (test extra)")
+    if importlib.util.find_spec("jupyterlab") is None:
+        skip_or_fail("the jupyterlab package is missing (pip install -e '.[test]')")
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "root"
     root.mkdir()
@@ -177,8 +179,11 @@ def chromium() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (sync API); no browser download."""
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is missing (pip install -e '.[test]')")
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser

@@ -10,10 +10,17 @@ from typing import Any
 
 import pytest
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the `chromium` fixture skips (or fails under CI) with the reason
+    PlaywrightTimeout = TimeoutError  # type: ignore[misc,assignment]
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 #: Refresh period the notebook gives the monitor (s); the Pause check waits a few of these.
 REFRESH = 0.25
+#: Seconds the third cell stays busy in ``await asyncio.sleep``.
+BUSY = 6
 #: Generous waits (ms): kernel start, first render, counters moving.
 KERNEL_WAIT = 60_000
 RENDER_WAIT = 45_000
@@ -29,6 +36,11 @@ session = amilab.connect(pbx.host, pbx.port, username="admin", secret=amilab.sim
 from amilab import EventMonitor
 monitor = EventMonitor(session, rows=15, refresh={REFRESH})
 monitor""",
+    f"""\
+import asyncio
+before = monitor.refreshes
+await asyncio.sleep({BUSY})  # the cell is busy, but the kernel's loop is free
+print("refreshes while busy:", monitor.refreshes - before)""",
 ]
 
 STATUS = ".amilab-monitor .amilab-status"
@@ -108,15 +120,27 @@ def wait_cells_done(page: Any) -> None:
 
 
 def test_monitor_live_in_jupyterlab(lab_server: Any, chromium: Any, artifacts: Path) -> None:
-    """The widget renders, advances while idle, Pause freezes it, Start resumes, Clear empties."""
+    """Renders; refreshes in busy (awaiting) and idle kernel; Pause freezes, Start, Clear."""
     write_notebook(lab_server.root / "monitor_test.ipynb")
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{lab_server.url}/lab/tree/monitor_test.ipynb")
         wait_kernel_connected(lab_server.url, page)
         run_all_cells(page)
-        page.wait_for_selector(".amilab-monitor .amilab-view", timeout=RENDER_WAIT)
+        try:
+            page.wait_for_selector(".amilab-monitor .amilab-view", timeout=RENDER_WAIT)
+        except PlaywrightTimeout:
+            shown = page.locator(".jp-OutputArea-output").all_inner_texts()
+            pytest.fail(f"the monitor widget did not render (ipywidgets lab extension?): {shown}")
+
+        # A cell awaiting: the kernel is busy, yet the display keeps refreshing.
+        busy_prompt = page.locator(".jp-Notebook .jp-InputPrompt").nth(len(CELLS) - 1)
+        assert "*" in busy_prompt.inner_text()
+        wait_status(page, "+d.received > arg", received(page))
+        assert "*" in busy_prompt.inner_text(), "the busy cell ended too soon to tell"
         wait_cells_done(page)
+        printed = page.locator(".jp-OutputArea-output pre", has_text="refreshes while busy:")
+        assert int(printed.inner_text().split(":")[1]) >= BUSY / REFRESH / 2
 
         # Idle kernel: the timer keeps refreshing, so the counters move on their own.
         start = received(page)
