@@ -16,12 +16,13 @@ buffers:
   reads a bounded ring and a dict with one entry per event *type*, so its
   cost does not grow with the rate.
 
-Busy cells: while a cell runs, the kernel's loop is blocked, so no refresh
-happens and the display freezes; recording goes on, on the I/O thread, and
-the next refresh after the cell shows everything (events/s is computed from
-counter deltas over real elapsed time, so it stays right across the gap). A
-cell that awaits (``await asyncio.sleep(5)``) leaves the loop free and the
-display live; ``time.sleep(5)`` does not.
+Busy cells: ipykernel runs cells on its loop, so while a cell runs plain
+code no refresh happens and the display freezes; recording goes on, on the
+I/O thread, and the first refresh after the cell shows everything (events/s
+is computed from counter deltas over real elapsed time, so it stays right
+across the gap). A cell that awaits (``await asyncio.sleep(5)``) leaves the
+loop free and the display live (the browser test pins this); a cell in
+``time.sleep(5)`` does not.
 
 Pause unsubscribes the monitor from the session: while paused nothing is
 counted, shown or recorded (events in that time are not captured, and not
@@ -281,11 +282,14 @@ class EventMonitor:
 
     ``patterns`` choose what is captured (the session subscription and the
     recorder, which the monitor feeds itself: a ``recorder=`` given already
-    attached is detached first, so Pause pauses it too); the filter box only
-    narrows what is shown, takes globs
-    separated by spaces or commas, and applies from the next refresh. The
+    attached is detached first, so Pause pauses it too). The filter box only
+    narrows what is shown (table and counters): globs on the event name,
+    separated by spaces or commas, applied from the next refresh. The
     capture is ``monitor.df`` (from ``monitor.recorder``). See the module
     docstring for the threading model, Pause semantics and busy cells.
+
+    A monitor lives until :meth:`close` (its subscription keeps it alive), so
+    re-running the cell that built one leaves the old one counting: close it.
 
     ``session`` is anything with ``on(patterns, callback)`` returning a
     subscription with ``cancel()``: a :class:`~amilab.Session`, or a fake in

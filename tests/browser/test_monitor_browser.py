@@ -96,8 +96,11 @@ def wait_kernel_connected(url: str, page: Any) -> None:
     """
     deadline = time.monotonic() + KERNEL_WAIT / 1000
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as resp:
-            kernels = json.load(resp)
+        try:
+            with urllib.request.urlopen(f"{url}/api/kernels", timeout=5) as resp:
+                kernels = json.load(resp)
+        except OSError:  # jupyter_server answers 500 while a kernel is half started
+            kernels = []
         if any(k["connections"] > 0 and k["execution_state"] == "idle" for k in kernels):
             return
         page.wait_for_timeout(200)
