@@ -53,6 +53,9 @@ else
     say "not root: the real-Asterisk and browser tests will skip (run as root to include them)"
 fi
 
+# The notebook tests run kernels named python3; ipykernel's wheel ships that spec.
+jupyter kernelspec list 2>/dev/null | grep -qw python3 || "$PY" -m ipykernel install --sys-prefix
+
 say "pytest"
 set +e
 "$PY" -m pytest -ra "$@"
