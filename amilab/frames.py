@@ -27,13 +27,25 @@ exactly, i.e. every non-NA value of the column fully matches
   ``Uniqueid``, ``Linkedid``, ``Timestamp``) are never in it.
 * ``numeric=True`` converts every column that passes the rule.
 
-Theory of operation: header parsing dominates (12-20 headers per event), so
-runs of raw :class:`Message` blocks are parsed in bulk: a chunk is joined,
-decoded once and split with one regular expression into alternating keys and
-values. The chunk is used only if every line matched (the line count is
-checked); otherwise its messages fall back to :attr:`Message.headers`, which
-stays the single definition of the parsing rules. Columns are then scattered
-with numpy index arrays and wrapped as Arrow-backed string arrays.
+Theory of operation: header parsing dominates (12-20 headers per event, a
+million events in a busy capture), so there are two paths to one result.
+
+* Fast path (:mod:`amilab._fastframe`), taken when every row is a
+  :class:`Message` or raw ``bytes`` and pyarrow is installed: the blocks are
+  joined into one buffer and parsed with numpy and Arrow, never making a
+  Python object per line or cell; its docstring explains how. Blocks its byte
+  rules could misparse (``Response: Follows``, bytes that are not UTF-8) are
+  re-encoded from :attr:`Message.headers` first.
+* Reference path (:func:`_reference_frame`), for every other input (dict and
+  pair rows) and the definition of the result: runs of raw blocks are joined,
+  decoded once and split with one regular expression into alternating keys and
+  values; a chunk is used only if every line matched (the line count is
+  checked), otherwise its messages fall back to :attr:`Message.headers`, the
+  single definition of the parsing rules. Columns are scattered with numpy
+  index arrays and wrapped as Arrow-backed string arrays.
+
+Tests feed random odd blocks through both paths and require
+``DataFrame.equals``-identical frames, dtypes included.
 """
 
 from __future__ import annotations
@@ -41,7 +53,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -50,6 +62,8 @@ from amilab.protocol.message import Message
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+
+    from amilab._fastframe import Lines
 
 __all__ = ["INTEGER_PATTERN", "KNOWN_NUMERIC_FIELDS", "STRING_DTYPE", "to_frame"]
 
@@ -245,6 +259,69 @@ def to_frame(
     case-insensitively, spelled as given; a name never seen is all NA).
     ``numeric`` is explained in the module docstring.
     """
+    rows = messages if isinstance(messages, list) else list(messages)
+    raws = _raw_blocks(rows)
+    lines = None
+    if raws is not None:
+        try:
+            from amilab._fastframe import parse_blocks
+        except ImportError:  # pragma: no cover - pyarrow is in the test extra
+            pass
+        else:
+            lines = parse_blocks(raws)
+    if lines is None:
+        return _reference_frame(rows, numeric, columns)
+    return _lines_frame(lines, numeric, columns)
+
+
+def _raw_blocks(rows: list[Row]) -> list[bytes] | None:
+    """The raw bytes of every row when all are Messages or bytes, else None."""
+    if set(map(type, rows)) <= {bytes}:
+        return cast("list[bytes]", rows)
+    raws = [row.raw if isinstance(row, Message) else row for row in rows]
+    if all(isinstance(raw, bytes) for raw in raws):
+        return cast("list[bytes]", raws)
+    return None
+
+
+def _lines_frame(lines: Lines, numeric: Numeric, columns: Sequence[str] | None) -> pd.DataFrame:
+    """The frame of parsed lines (fast path), column for column as the reference builds it."""
+    from amilab._fastframe import multi_column, string_column
+
+    n = lines.n
+    position: dict[str, int] = {}
+    names: list[str] = []
+    for key in lines.names:
+        j = position.setdefault(key.lower(), len(names))
+        if j == len(names):
+            names.append(key)
+    small = np.int16 if len(names) < 1 << 15 else np.int32  # int16 sorts by radix
+    table = np.array([position[key.lower()] for key in lines.names], dtype=small)
+    codes = table[lines.codes]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.zeros(len(names) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=len(names)), out=bounds[1:])
+    wanted = names if columns is None else list(columns)
+    data: dict[str, Any] = {}
+    for name in wanted:
+        found = position.get(name.lower())
+        if found is None:
+            data[name] = pd.array([None] * n, dtype=STRING_DTYPE)
+            continue
+        which = order[bounds[found] : bounds[found + 1]]
+        where = lines.rows[which]
+        if where.size > 1 and bool((where[1:] == where[:-1]).any()):
+            data[name] = multi_column(lines.values, where, which, n)
+            continue
+        column = pd.array(string_column(lines.values, where, which, n), dtype=STRING_DTYPE)
+        data[name] = _to_integers(column) if _wants_number(name, numeric) else column
+    return pd.DataFrame(data, index=pd.RangeIndex(n), columns=wanted)
+
+
+def _reference_frame(
+    messages: Iterable[Row], numeric: Numeric, columns: Sequence[str] | None
+) -> pd.DataFrame:
+    """The reference implementation of :func:`to_frame`, for any rows (see the docstring)."""
     flat = _flatten(messages)
     n = len(flat.counts)
     column_of: dict[str, int] = {}

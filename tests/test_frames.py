@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from amilab import frames
 from amilab.frames import STRING_DTYPE, to_frame
 from amilab.protocol import Message
+
+FIXTURES = Path(__file__).parent / "fixtures" / "asterisk22"
 
 
 def msg(text: str) -> Message:
@@ -161,3 +166,155 @@ def test_raw_bytes_rows_equal_message_rows():
     """A raw bytes block is a row too, parsed exactly as its Message would be."""
     raws = [b"Event: A\r\nX: 1", b"Response: Follows\r\nPrivilege: Command\r\nout\n--END COMMAND--"]
     pd.testing.assert_frame_equal(to_frame(raws), to_frame([Message(r) for r in raws]))
+
+
+# -- the vectorised path (amilab._fastframe) against the reference path --------
+_KEYS = [
+    "Event",
+    "event",
+    "EVENT",
+    "Channel",
+    "channel",
+    "State",
+    "X",
+    "Uniqueid",
+    "Cause",
+    "ConnectedLineName",
+    "DestConnectedLineName",
+    "AVeryLongHeaderNameIndeed",
+    "Twelve_Bytes",
+    "Thirteen_Byte",
+    "Ab",
+    "K",
+    "Ünïcode",
+    "Ke y",
+    "a\rb",
+    "",
+]
+_VALUES = [
+    "",
+    "x",
+    "16",
+    "0044",
+    "-0",
+    "Local/200@amilab-00000010;1",
+    "a: b:c",
+    " lead",
+    "  two",
+    "trail\r",
+    "mid\rcr",
+    "é ünï",
+    "99999999999999999999",
+    "-7",
+    "1795669599.10",
+    "twelve bytes",
+    "thirteen byte",
+    "x" * 40,
+]
+
+
+def _random_block(rng: random.Random) -> bytes:
+    """A block mixing every odd thing a raw AMI block may hold."""
+    kind = rng.random()
+    if kind < 0.04:
+        return b""
+    if kind < 0.08:
+        body = "\n".join(rng.choice(_VALUES) for _ in range(rng.randint(0, 3)))
+        return f"Response: Follows\r\nPrivilege: Command\r\n{body}\n--END COMMAND--".encode()
+    lines = []
+    for _ in range(rng.randint(1, 8)):
+        key, value = rng.choice(_KEYS), rng.choice(_VALUES)
+        shape = rng.random()
+        if shape < 0.05:
+            lines.append(value.encode())  # no colon (or an empty line)
+        elif shape < 0.1:
+            lines.append(f"{key}:{value}".encode())
+        else:
+            lines.append(f"{key}: {value}".encode())
+    raw = rng.choice([b"\r\n", b"\n"]).join(lines)
+    extra = rng.random()
+    if extra < 0.05:
+        raw += b"\r\nBad: \xff\xfe\xc3"
+    elif extra < 0.1:
+        raw += rng.choice([b"\r", b"\r\n", b"\n\n", b"\r\r"])
+    return raw
+
+
+def _both_paths(rows, **kwargs):
+    from amilab import _fastframe
+
+    raws = [row.raw if isinstance(row, Message) else row for row in rows]
+    lines = _fastframe.parse_blocks(raws)
+    assert lines is not None
+    numeric = kwargs.get("numeric", False)
+    columns = kwargs.get("columns")
+    return frames._lines_frame(lines, numeric, columns), frames._reference_frame(
+        rows, numeric, columns
+    )
+
+
+def _assert_identical(fast, ref):
+    assert list(fast.columns) == list(ref.columns)
+    assert list(fast.dtypes) == list(ref.dtypes)
+    assert fast.equals(ref)
+    pd.testing.assert_frame_equal(fast, ref)
+
+
+@pytest.mark.parametrize("window", [1 << 20, 64])
+def test_fast_path_equals_reference_on_random_blocks(monkeypatch, window):
+    """Random odd blocks (cases, CR/LF, no colon, Follows, bad UTF-8, repeats) frame identically."""
+    from amilab import _fastframe
+
+    monkeypatch.setattr(_fastframe, "WINDOW", window)
+    monkeypatch.setattr(_fastframe, "_LINE_GUESS", 4096)  # start too small: arrays must grow
+    rng = random.Random(20261126)
+    for _ in range(150):
+        rows = [_random_block(rng) for _ in range(rng.randint(1, 40))]
+        rows = [Message(r) if rng.random() < 0.3 else r for r in rows]
+        numeric = rng.choice([False, "known", True])
+        columns = None
+        if rng.random() < 0.2:
+            columns = rng.sample([*_KEYS, "Nope"], 3)
+        _assert_identical(*_both_paths(rows, numeric=numeric, columns=columns))
+
+
+def test_fast_path_equals_reference_on_real_asterisk_capture():
+    """Every block of the real Asterisk 22 transcripts frames identically on both paths."""
+    from amilab.protocol import ReceiveBuffer
+
+    rows = []
+    for name in ("originate_async_call.ami", "queue_call.ami", "command_core_show_help.ami"):
+        buffer = ReceiveBuffer(expect_greeting=True)
+        rows += buffer.feed((FIXTURES / name).read_bytes())
+    for numeric in (False, "known", True):
+        _assert_identical(*_both_paths(rows, numeric=numeric))
+
+
+def test_to_frame_takes_fast_path_for_raw_rows(monkeypatch):
+    """Messages and bytes rows never reach the reference path; dict rows still do."""
+
+    def refuse(*args):
+        raise AssertionError("reference path used")
+
+    monkeypatch.setattr(frames, "_reference_frame", refuse)
+    df = to_frame([msg("Event: A\nX: 1"), b"Event: B\r\nX: 2"])
+    assert df["X"].tolist() == ["1", "2"]
+    with pytest.raises(AssertionError, match="reference path used"):
+        to_frame([{"Event": "A"}])
+
+
+def test_fast_path_canonicalises_only_special_blocks():
+    """A Follows block, or one that is not UTF-8, is re-encoded from Message.headers."""
+    from amilab import _fastframe
+
+    follows = b"Response: Follows\r\nPrivilege: Command\r\nline: one\n--END COMMAND--"
+    lines = _fastframe.parse_blocks([b"Event: A", follows, b"K: \xff"])
+    assert lines is not None
+    texts = lines.values.to_pylist()[::2]
+    names = [lines.names[c] for c in lines.codes]
+    assert list(zip(names, texts, strict=True)) == [
+        *Message(b"Event: A").headers,
+        *Message(follows).headers,
+        *Message(b"K: \xff").headers,
+    ]
+    assert lines.rows.tolist() == [0, 1, 1, 1, 2]
