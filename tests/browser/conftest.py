@@ -128,7 +128,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # stray kernels of this server, if any
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A JupyterLab server on 127.0.0.1, free port, no auth, isolated per-user dirs."""
     if importlib.util.find_spec("jupyterlab") is None:
@@ -174,7 +174,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (sync API); no browser download."""
     if not CHROMIUM.exists():
