@@ -437,7 +437,9 @@ def teardown(
         channel.timer.cancel()
         channel.timer = None
     if request:
-        pbx.emit_channel("HangupRequest", channel, [("Cause", "0" if cause == 16 else str(cause))])
+        # Asterisk 22 reports the real cause here (16 for a dialplan Hangup() or the
+        # AMI Hangup action): tests/fixtures/asterisk22/{hangup,originate_async_call}.ami.
+        pbx.emit_channel("HangupRequest", channel, [("Cause", str(cause))])
     elif soft:
         pbx.emit_channel("SoftHangupRequest", channel, [("Cause", str(cause))])
     if channel.state not in (UP, DOWN) and channel.on_fail is not None:
@@ -452,7 +454,7 @@ def teardown(
             pbx.newexten(channel, app, data)
             channel.priority += 1
         channel.priority -= 0
-    pbx.destroy_channel(channel, cause if not request or cause != 16 else 0)
+    pbx.destroy_channel(channel, cause)
     if not any(c.device == channel.device for c in pbx.channels.values()):
         pbx.device_state(channel.device, "NOT_INUSE")
     for callee in list(channel.dialed):
