@@ -2,12 +2,15 @@
 
 Theory of operation. Parsing 15 million header lines one Python object at a
 time is what made a million-event frame take 10-30 s, so nothing here makes
-a Python object per line or per cell:
+a Python object per line or per cell. The blocks are processed in slabs of
+about :data:`SLAB` bytes, so every intermediate array is slab-sized and its
+memory is reused from slab to slab: on a VM, first-touching fresh memory
+costs about 1 ms per MB, as much as the parsing itself.
 
-1. **One buffer.** The blocks are joined with ``\\r\\n`` into one ``bytes``
-   (plus zero padding, so 8-byte loads past the end stay inside it). A block
-   the byte rules below cannot parse exactly, a ``Response: Follows`` block or
-   one with bytes that are not UTF-8, is first replaced by a canonical
+1. **One buffer per slab.** The slab's blocks are joined with ``\\r\\n`` into
+   one ``bytes`` (plus zero padding, so 8-byte loads past the end stay inside
+   it). A block the byte rules below could misparse, a ``Response: Follows``
+   block or one with bytes that are not UTF-8, is first replaced by a canonical
    re-encoding of its :attr:`Message.headers` (``key: value\\r\\n`` per pair),
    which those rules parse back to the same pairs; so :class:`Message` stays
    the one definition of the parsing rules.
@@ -15,34 +18,36 @@ a Python object per line or per cell:
    block boundaries, so the per-line arrays stay in the CPU cache), every
    ``\\n`` ends a line and one ``\\r`` before it is dropped; this is exactly
    ``replace("\\r\\n", "\\n").split("\\n")``, and the ``\\r\\n`` joiner keeps a
-   block's own trailing lone CR. Empty lines are skipped. The first ``:`` of
-   each line (``searchsorted`` into the colon positions) splits key from value;
-   one space after it is dropped; a line without a colon has key ``""`` and the
-   whole line as value. ``searchsorted`` into the block starts gives the row.
-3. **Keys, with Arrow.** The keys of a window become a ``string_view`` array
-   built straight from (offset, length) pairs (16-byte views made with numpy:
-   inline up to 12 bytes, else a 4-byte prefix and the offset), and
-   ``dictionary_encode`` numbers them in first-seen order; a Python dict over
-   the few distinct keys maps them to global codes.
+   block's own trailing lone CR. Empty lines are skipped. The positions of all
+   newlines and colons, in one sorted array, give each line's first colon: the
+   mark right after the previous newline, if that mark is a colon. It splits
+   key from value; one space after it is dropped; a line without a colon has
+   key ``""`` and the whole line as value. Newline counts per block give rows.
+3. **Keys, with Arrow.** A window's keys become a ``string_view`` array built
+   straight from (offset, length) pairs (16-byte views made with numpy: inline
+   up to 12 bytes, else a 4-byte prefix and the offset), and
+   ``dictionary_encode`` numbers them in first-seen order. A Python dict over
+   the few distinct keys maps each to its column: keys merge
+   case-insensitively, keeping the first spelling, in first-seen order.
 4. **Values, zero-copy.** Value ``i`` runs from ``start[i]`` to ``end[i]`` and
-   those ranges increase through the buffer, so one ``large_string`` array whose
+   those ranges increase through the buffer, so one Arrow string array whose
    offsets interleave starts and ends (``s0, e0, s1, e1, ...``) holds value
    ``i`` at position ``2 * i`` (the odd positions are the bytes in between).
-5. **Columns.** Lines are grouped by column code (a stable radix sort). A
-   column whose rows are all distinct is one Arrow ``take`` of its values
-   (compact, contiguous) spread to all rows with numpy-made offsets and a
-   validity bitmap; a column with a header repeated in one row gets the
-   ``tuple`` cells of the reference path.
+5. **Columns.** A slab's lines are grouped by column (a stable radix argsort of
+   8- or 16-bit codes). A column whose rows are distinct is one Arrow ``take``
+   of its values (compact, contiguous, from a buffer still in cache), spread to
+   the slab's rows with numpy-made offsets and a validity bitmap: one chunk of
+   the column's ``ChunkedArray``. A column with a header repeated in one row
+   gets the ``tuple`` cells of the reference path, as an object array.
 
-Everything else (column naming and order, dtypes, numeric conversion) follows
-:mod:`amilab.frames`, whose slower reference path stays the definition of the
-result; tests check that both give ``DataFrame.equals``-identical frames.
+:mod:`amilab.frames` names and orders the columns, applies ``numeric``, and
+keeps its slower reference path as the definition of the result; tests check
+that both give ``DataFrame.equals``-identical frames.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +60,22 @@ from amilab.protocol.message import Message
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["Lines", "multi_column", "parse_blocks", "string_column"]
+__all__ = ["Columns", "columns"]
 
-#: Bytes parsed per numpy pass: the per-line arrays of a window (about 2,700
-#: average events, 45,000 lines) fit in a CPU's L2 cache, and the ~20 numpy calls
-#: per window cost microseconds each.
-WINDOW = 1 << 20
-#: Blocks at least this long are left to the reference path: view offsets are
-#: int32, and a block this size is no AMI message (manager.c's are far smaller).
+#: Bytes of blocks per slab: small enough that glibc keeps reusing the slab's
+#: buffers (its mmap threshold grows up to 32 MiB) and they stay in cache, big
+#: enough that a million events make only a few dozen chunks per column.
+SLAB = 16 << 20
+#: Bytes parsed per numpy pass: the per-line arrays of a window (about 700
+#: average events, 10,000 lines) stay in a CPU's L2 cache, and the ~40 numpy
+#: calls per window cost microseconds each (measured: 256 KiB beat 64 KiB-16 MiB).
+WINDOW = 1 << 18
+#: Blocks at least this long are left to the reference path: a slab's offsets
+#: are int32, and a block this size is no AMI message.
 MAX_BLOCK = 1 << 30
+#: Rows are numbered in int32 and columns in uint16.
+MAX_ROWS = 1 << 31
+MAX_COLUMNS = 1 << 16
 _FOLLOWS = b"Response: Follows"
 _JOIN = b"\r\n"
 #: Zero bytes after the joined text, so 8-byte loads at any line start are in bounds.
@@ -83,26 +95,16 @@ _TAIL_MASK = np.array(
 _OFFSET_MASK = np.array([0] * (_INLINE + 1) + [(1 << 64) - 1], dtype=np.uint64)
 #: ``b"Response"`` as a little-endian uint64: the cheap first test for Follows blocks.
 _RESPONSE = np.frombuffer(b"Response", dtype="<u8")[0]
-#: Bytes per line assumed when reserving the line arrays (Asterisk 22 events
-#: average ~25); the arrays grow if a capture has shorter lines.
+#: Bytes per line assumed when reserving a slab's line arrays (Asterisk 22
+#: events average ~25); the arrays grow if a capture has shorter lines.
 _LINE_GUESS = 16
 
 
-@dataclass
-class Lines:
-    """Every header line of ``n`` rows: its row, its key's code, and its value.
-
-    ``names`` are the distinct keys in first-seen order (exact spelling);
-    ``codes[i]`` indexes ``names``; ``values`` holds line ``i``'s value at ``2 * i``.
-    """
-
-    n: int
-    names: list[str]
-    rows: npt.NDArray[np.int64]
-    codes: npt.NDArray[np.int32]
-    values: Any
+class _TooWide(Exception):
+    """More distinct columns than the uint16 codes hold: the reference path takes over."""
 
 
+# -- joining -------------------------------------------------------------------
 def _canonical(raw: bytes) -> bytes:
     """``raw``'s parsed headers as lines the byte rules parse back to the same pairs."""
     return b"".join(k.encode() + b": " + v.encode() + _JOIN for k, v in Message(raw).headers)
@@ -153,14 +155,15 @@ def _joined(raws: Sequence[bytes]) -> _Joined:
     return _Joined(fixed)
 
 
-def _windows(ends: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
-    """Block-aligned (first, stop) index pairs of about :data:`WINDOW` bytes each."""
-    n = len(ends)
-    cuts = np.searchsorted(ends, np.arange(WINDOW, int(ends[-1]), WINDOW), "left") + 1
-    bounds = np.unique(np.concatenate(([0], cuts, [n]))).tolist()
+def _cuts(sizes: npt.NDArray[np.int64], step: int) -> list[tuple[int, int]]:
+    """(first, stop) block index pairs of about ``step`` bytes each (at least one block)."""
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, np.arange(step, int(ends[-1]), step), "left") + 1
+    bounds = np.unique(np.concatenate(([0], cuts, [len(sizes)]))).tolist()
     return list(pairwise(bounds))
 
 
+# -- keys ----------------------------------------------------------------------
 def _views(
     loads: npt.NDArray[np.uint64], start: npt.NDArray[np.int64], length: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.uint64]:
@@ -176,68 +179,86 @@ def _views(
     return out
 
 
-class _Parser:
-    """Parses a joined buffer window by window into preallocated line arrays."""
+class _Keys:
+    """Header keys -> column codes: case-insensitive, first spelling, first-seen order."""
 
-    def __init__(self, joined: _Joined) -> None:
-        self.joined = joined
-        self.buf = np.frombuffer(joined.data, dtype=np.uint8)
-        self.pa_buf = pa.py_buffer(joined.data)
-        self.codes_of: dict[str, int] = {}
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._column_of: dict[str, int] = {}
+        self._position: dict[str, int] = {}
+
+    def codes(self, keys: list[str]) -> npt.NDArray[np.uint16]:
+        """The column of each key, adding new columns as keys are first seen."""
+        out = np.empty(len(keys), dtype=np.uint16)
+        for i, key in enumerate(keys):
+            column = self._column_of.get(key)
+            if column is None:
+                column = self._position.setdefault(key.lower(), len(self.names))
+                if column == len(self.names):
+                    if column == MAX_COLUMNS:
+                        raise _TooWide
+                    self.names.append(key)
+                self._column_of[key] = column
+            out[i] = column
+        return out
+
+    def find(self, name: str) -> int | None:
+        return self._position.get(name.lower())
+
+
+# -- one slab ------------------------------------------------------------------
+class _Slab:
+    """The lines of one slab of blocks: row, column code and value of each."""
+
+    def __init__(self, raws: Sequence[bytes], keys: _Keys) -> None:
+        self.n = len(raws)
+        self.keys = keys
+        self.joined = _joined(raws)
+        data = self.joined.data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.pa_buf = pa.py_buffer(data)
         self.count = 0
-        self.rows: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self.codes: npt.NDArray[np.int32] = np.empty(0, dtype=np.int32)
-        self.spans: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._reserve(len(joined.data) // _LINE_GUESS + 1024)
+        size = len(data) // _LINE_GUESS + 64
+        self.rows = np.empty(size, dtype=np.int32)
+        self.codes = np.empty(size, dtype=np.uint16)
+        self.spans = np.empty(2 * size, dtype=np.int32)
+        sizes = self.joined.ends - self.joined.starts
+        for first, stop in _cuts(sizes, WINDOW):
+            self._window(first, stop)
+        self.values = pa.Array.from_buffers(
+            pa.string(), max(2 * self.count - 1, 0), [None, pa.py_buffer(self.spans), self.pa_buf]
+        )
 
-    def _reserve(self, size: int) -> None:
-        count = self.count
-        old = (self.rows[:count], self.codes[:count], self.spans[: 2 * count]) if count else None
-        self.rows = np.empty(size, dtype=np.int64)
-        self.codes = np.empty(size, dtype=np.int32)
-        self.spans = np.empty(2 * size, dtype=np.int64)
-        if old is not None:
-            self.rows[:count], self.codes[:count], self.spans[: 2 * count] = old
-
-    def window(self, first: int, stop: int) -> None:
-        """Parse blocks ``first:stop``, one numpy pass over their text."""
+    def _window(self, first: int, stop: int) -> None:
+        """Parse blocks ``first:stop`` with one pass of numpy calls over their text."""
         base = int(self.joined.starts[first])
         seg = self.buf[base : int(self.joined.ends[stop - 1])]
-        newline = np.flatnonzero(seg == _LF)
-        per_block = np.searchsorted(newline, self.joined.ends[first:stop] - base)
-        per_block[1:] -= per_block[:-1].copy()
-        rows = np.repeat(np.arange(first, stop), per_block)
+        # Every newline and colon, in order: a line's first colon, if any, is
+        # the mark right after the previous line's newline.
+        marks = np.flatnonzero((seg == _LF) | (seg == _COLON))
+        newline_at = np.flatnonzero(seg[marks] == _LF)
+        newline = marks[newline_at]
+        after = np.empty_like(newline_at)
+        after[0] = 0
+        after[1:] = newline_at[:-1] + 1
+        has = after < newline_at
         line_start = np.empty_like(newline)
         line_start[0] = 0
         line_start[1:] = newline[:-1] + 1
         line_end = newline - (seg[newline - 1] == _CR)
+        per_block = np.diff(
+            np.searchsorted(newline, self.joined.ends[first:stop] - base), prepend=0
+        )
+        rows = np.repeat(np.arange(first, stop, dtype=np.int32), per_block)
         keep = line_end > line_start
         if not keep.all():
             line_start, line_end, rows = line_start[keep], line_end[keep], rows[keep]
-        colons = np.append(np.flatnonzero(seg == _COLON), len(seg))
-        colon = colons[np.searchsorted(colons, line_start)]
-        has = colon < line_end
-        key_end = np.where(has, colon, line_start)
-        value_start = key_end + has
+            after, has = after[keep], has[keep]
+        key_length = np.where(has, marks[after] - line_start, 0)
+        value_start = line_start + key_length + has
         value_start += has & (seg[value_start] == _SPACE)
-        codes = self._codes(seg, base, line_start, key_end - line_start)
+        codes = self._codes(seg, base, line_start, key_length)
         self._store(rows, codes, value_start + base, line_end + base)
-
-    def _store(
-        self,
-        rows: npt.NDArray[np.int64],
-        codes: npt.NDArray[np.int32],
-        starts: npt.NDArray[np.int64],
-        ends: npt.NDArray[np.int64],
-    ) -> None:
-        at, k = self.count, len(rows)
-        if at + k > len(self.rows):
-            self._reserve(2 * (at + k))
-        self.rows[at : at + k] = rows
-        self.codes[at : at + k] = codes
-        self.spans[2 * at : 2 * (at + k) : 2] = starts
-        self.spans[2 * at + 1 : 2 * (at + k) : 2] = ends
-        self.count = at + k
 
     def _codes(
         self,
@@ -245,48 +266,62 @@ class _Parser:
         base: int,
         start: npt.NDArray[np.int64],
         length: npt.NDArray[np.int64],
-    ) -> npt.NDArray[np.int32]:
-        """Global key codes of a window's lines, new keys numbered in first-seen order."""
+    ) -> npt.NDArray[np.uint16]:
+        """The column code of each line of a window, from its key bytes."""
         views = _views(_loads(self.joined.data, base, base + len(seg) + _PAD), start, length)
         window_buf = self.pa_buf.slice(base, len(seg) + _PAD)
         keys = pa.Array.from_buffers(
             pa.string_view(), len(start), [None, pa.py_buffer(views), window_buf]
         )
         encoded = keys.dictionary_encode()
-        codes_of = self.codes_of
-        table = np.array(
-            [codes_of.setdefault(k, len(codes_of)) for k in encoded.dictionary.to_pylist()],
-            dtype=np.int32,
-        )
-        indices = encoded.indices.to_numpy(zero_copy_only=False)
-        return table[indices] if len(table) else np.empty(0, dtype=np.int32)
+        table = self.keys.codes(encoded.dictionary.to_pylist())
+        indices: npt.NDArray[np.int32] = encoded.indices.to_numpy(zero_copy_only=False)
+        return table[indices]
 
-    def lines(self, n: int) -> Lines:
-        """All windows' lines, in row order."""
+    def _store(
+        self,
+        rows: npt.NDArray[np.int32],
+        codes: npt.NDArray[np.uint16],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+    ) -> None:
+        at, k = self.count, len(rows)
+        if at + k > len(self.rows):
+            self._grow(2 * (at + k))
+        self.rows[at : at + k] = rows
+        self.codes[at : at + k] = codes
+        self.spans[2 * at : 2 * (at + k) : 2] = starts
+        self.spans[2 * at + 1 : 2 * (at + k) : 2] = ends
+        self.count = at + k
+
+    def _grow(self, size: int) -> None:
         count = self.count
-        if count == 0:
-            values = pa.array([], type=pa.large_string())
-        else:
-            spans = pa.py_buffer(self.spans[: 2 * count])
-            values = pa.Array.from_buffers(
-                pa.large_string(), 2 * count - 1, [None, spans, self.pa_buf]
-            )
-        return Lines(n, list(self.codes_of), self.rows[:count], self.codes[:count], values)
+        self.rows = np.concatenate([self.rows[:count], np.empty(size - count, np.int32)])
+        self.codes = np.concatenate([self.codes[:count], np.empty(size - count, np.uint16)])
+        self.spans = np.concatenate(
+            [self.spans[: 2 * count], np.empty(2 * (size - count), np.int32)]
+        )
+
+    def groups(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """Line indices grouped by column (stable), and each column's bounds in them."""
+        codes = self.codes[: self.count]
+        width = len(self.keys.names)
+        # A stable argsort of 8- or 16-bit codes is a radix sort (1 or 2 passes).
+        order = np.argsort(codes.astype(np.uint8) if width <= 1 << 8 else codes, kind="stable")
+        bounds = np.zeros(width + 1, dtype=np.int64)
+        np.cumsum(np.bincount(codes, minlength=width), out=bounds[1:])
+        return order, bounds
+
+    def piece(self, which: npt.NDArray[np.intp]) -> Any:
+        """The slab's part of one column: its lines ``which`` at their rows."""
+        where = self.rows[which]
+        if where.size > 1 and bool((where[1:] == where[:-1]).any()):
+            return _multi_piece(self.values, where, which, self.n)
+        return _string_piece(self.values, where, which, self.n)
 
 
-def parse_blocks(raws: Sequence[bytes]) -> Lines | None:
-    """The lines of raw AMI blocks, or None when the reference path must do them."""
-    if not raws or max(map(len, raws)) >= MAX_BLOCK:
-        return None
-    joined = _joined(raws)
-    parser = _Parser(joined)
-    for first, stop in _windows(joined.ends):
-        parser.window(first, stop)
-    return parser.lines(len(raws))
-
-
-def string_column(
-    values: Any, where: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], n: int
+def _string_piece(
+    values: Any, where: npt.NDArray[np.int32], lines: npt.NDArray[np.intp], n: int
 ) -> Any:
     """Length-``n`` ``large_string``: line ``lines[j]``'s value at row ``where[j]``, else null.
 
@@ -296,24 +331,25 @@ def string_column(
     """
     count = len(lines)
     compact = values.take(pa.array(2 * lines))
-    if count == n:
-        return compact
     starts = np.frombuffer(
-        compact.buffers()[1], dtype=np.int64, count=count + 1, offset=8 * compact.offset
-    )
+        compact.buffers()[1], dtype=np.int32, count=count + 1, offset=4 * compact.offset
+    ).astype(np.int64)
+    data = compact.buffers()[2]
+    if count == n:
+        return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(starts), data])
     offsets = np.repeat(starts, np.diff(where, prepend=-1, append=n))
     valid = np.zeros(n, dtype=bool)
     valid[where] = True
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.Array.from_buffers(
-        pa.large_string(), n, [validity, pa.py_buffer(offsets), compact.buffers()[2]], n - count
+        pa.large_string(), n, [validity, pa.py_buffer(offsets), data], n - count
     )
 
 
-def multi_column(
-    values: Any, where: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], n: int
+def _multi_piece(
+    values: Any, where: npt.NDArray[np.int32], lines: npt.NDArray[np.intp], n: int
 ) -> npt.NDArray[np.object_]:
-    """An object column: ``str`` cells, ``tuple`` where a row repeats the header, NA elsewhere.
+    """Object cells: ``str``, ``tuple`` where a row repeats the header, NA elsewhere.
 
     ``where`` is non-decreasing; equal neighbours are one row's repeated header.
     """
@@ -328,3 +364,79 @@ def multi_column(
     for head, size in zip(heads[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
         cells[where[head]] = tuple(texts[head : head + size])
     return cells
+
+
+def _as_cells(piece: Any, n: int) -> npt.NDArray[np.object_]:
+    """A slab's piece of a column as object cells (``str`` or NA)."""
+    if piece is None:
+        return np.full(n, pd.NA, dtype=object)
+    if isinstance(piece, np.ndarray):
+        return piece
+    cells: npt.NDArray[np.object_] = piece.to_numpy(zero_copy_only=False)
+    cells[~piece.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
+    return cells
+
+
+# -- all slabs -----------------------------------------------------------------
+class Columns:
+    """Every column of the frame of raw blocks, as pieces per slab.
+
+    ``names`` are the column names in first-seen order; :meth:`get` gives one
+    column as a pandas string array, or an object array when some row repeats
+    the header.
+    """
+
+    def __init__(self, raws: Sequence[bytes], wanted: Sequence[str] | None) -> None:
+        self.n = len(raws)
+        self._keys = _Keys()
+        self._wanted = None if wanted is None else {name.lower() for name in wanted}
+        self._lengths: list[int] = []
+        self._pieces: list[list[Any]] = []
+        sizes = np.fromiter(map(len, raws), dtype=np.int64, count=self.n) + len(_JOIN)
+        for first, stop in _cuts(sizes, SLAB):
+            self._add(_Slab(raws[first:stop], self._keys))
+
+    @property
+    def names(self) -> list[str]:
+        return self._keys.names
+
+    def _add(self, slab: _Slab) -> None:
+        order, bounds = slab.groups()
+        counts = np.diff(bounds)
+        wanted = self._wanted
+        self._pieces += [[] for _ in range(len(self.names) - len(self._pieces))]
+        for code, pieces in enumerate(self._pieces):
+            pieces.extend([None] * (len(self._lengths) - len(pieces)))
+            if counts[code] and (wanted is None or self.names[code].lower() in wanted):
+                pieces.append(slab.piece(order[bounds[code] : bounds[code + 1]]))
+            else:
+                pieces.append(None)
+        self._lengths.append(slab.n)
+
+    def get(self, name: str) -> Any:
+        """The column ``name`` (matched case-insensitively), or None if never seen."""
+        code = self._keys.find(name)
+        if code is None:
+            return None
+        pieces = self._pieces[code]
+        if any(isinstance(p, np.ndarray) for p in pieces):
+            return np.concatenate(
+                [_as_cells(p, n) for p, n in zip(pieces, self._lengths, strict=True)]
+            )
+        chunks = [
+            pa.nulls(n, pa.large_string()) if p is None else p
+            for p, n in zip(pieces, self._lengths, strict=True)
+        ]
+        return pd.array(
+            pa.chunked_array(chunks, pa.large_string()), dtype=pd.StringDtype(na_value=pd.NA)
+        )
+
+
+def columns(raws: Sequence[bytes], wanted: Sequence[str] | None = None) -> Columns | None:
+    """The columns of raw AMI blocks (only ``wanted`` built), or None for the reference path."""
+    if not raws or len(raws) >= MAX_ROWS or max(map(len, raws)) >= MAX_BLOCK:
+        return None
+    try:
+        return Columns(raws, wanted)
+    except _TooWide:
+        return None

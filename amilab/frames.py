@@ -63,8 +63,6 @@ from amilab.protocol.message import Message
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from amilab._fastframe import Lines
-
 __all__ = ["INTEGER_PATTERN", "KNOWN_NUMERIC_FIELDS", "STRING_DTYPE", "to_frame"]
 
 #: pandas 3 string dtype with ``pd.NA`` for missing values (``"string"``).
@@ -261,17 +259,10 @@ def to_frame(
     """
     rows = messages if isinstance(messages, list) else list(messages)
     raws = _raw_blocks(rows)
-    lines = None
-    if raws is not None:
-        try:
-            from amilab._fastframe import parse_blocks
-        except ImportError:  # pragma: no cover - pyarrow is in the test extra
-            pass
-        else:
-            lines = parse_blocks(raws)
-    if lines is None:
+    frame = None if raws is None else _fast_frame(raws, numeric, columns)
+    if frame is None:
         return _reference_frame(rows, numeric, columns)
-    return _lines_frame(lines, numeric, columns)
+    return frame
 
 
 def _raw_blocks(rows: list[Row]) -> list[bytes] | None:
@@ -284,37 +275,28 @@ def _raw_blocks(rows: list[Row]) -> list[bytes] | None:
     return None
 
 
-def _lines_frame(lines: Lines, numeric: Numeric, columns: Sequence[str] | None) -> pd.DataFrame:
-    """The frame of parsed lines (fast path), column for column as the reference builds it."""
-    from amilab._fastframe import multi_column, string_column
-
-    n = lines.n
-    position: dict[str, int] = {}
-    names: list[str] = []
-    for key in lines.names:
-        j = position.setdefault(key.lower(), len(names))
-        if j == len(names):
-            names.append(key)
-    small = np.int16 if len(names) < 1 << 15 else np.int32  # int16 sorts by radix
-    table = np.array([position[key.lower()] for key in lines.names], dtype=small)
-    codes = table[lines.codes]
-    order = np.argsort(codes, kind="stable")
-    bounds = np.zeros(len(names) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(codes, minlength=len(names)), out=bounds[1:])
-    wanted = names if columns is None else list(columns)
+def _fast_frame(
+    raws: list[bytes], numeric: Numeric, columns: Sequence[str] | None
+) -> pd.DataFrame | None:
+    """The frame of raw blocks via :mod:`amilab._fastframe`, or None where it does not apply."""
+    try:
+        from amilab import _fastframe
+    except ImportError:  # pragma: no cover - pyarrow is in the test extra
+        return None
+    built = _fastframe.columns(raws, columns)
+    if built is None:
+        return None
+    n = built.n
+    wanted = list(built.names) if columns is None else list(columns)
     data: dict[str, Any] = {}
     for name in wanted:
-        found = position.get(name.lower())
-        if found is None:
+        column = built.get(name)
+        if column is None:
             data[name] = pd.array([None] * n, dtype=STRING_DTYPE)
-            continue
-        which = order[bounds[found] : bounds[found + 1]]
-        where = lines.rows[which]
-        if where.size > 1 and bool((where[1:] == where[:-1]).any()):
-            data[name] = multi_column(lines.values, where, which, n)
-            continue
-        column = pd.array(string_column(lines.values, where, which, n), dtype=STRING_DTYPE)
-        data[name] = _to_integers(column) if _wants_number(name, numeric) else column
+        elif isinstance(column, np.ndarray):
+            data[name] = column
+        else:
+            data[name] = _to_integers(column) if _wants_number(name, numeric) else column
     return pd.DataFrame(data, index=pd.RangeIndex(n), columns=wanted)
 
 

@@ -240,17 +240,11 @@ def _random_block(rng: random.Random) -> bytes:
     return raw
 
 
-def _both_paths(rows, **kwargs):
-    from amilab import _fastframe
-
+def _both_paths(rows, numeric=False, columns=None):
     raws = [row.raw if isinstance(row, Message) else row for row in rows]
-    lines = _fastframe.parse_blocks(raws)
-    assert lines is not None
-    numeric = kwargs.get("numeric", False)
-    columns = kwargs.get("columns")
-    return frames._lines_frame(lines, numeric, columns), frames._reference_frame(
-        rows, numeric, columns
-    )
+    fast = frames._fast_frame(raws, numeric, columns)
+    assert fast is not None
+    return fast, frames._reference_frame(rows, numeric, columns)
 
 
 def _assert_identical(fast, ref):
@@ -260,11 +254,12 @@ def _assert_identical(fast, ref):
     pd.testing.assert_frame_equal(fast, ref)
 
 
-@pytest.mark.parametrize("window", [1 << 20, 64])
-def test_fast_path_equals_reference_on_random_blocks(monkeypatch, window):
+@pytest.mark.parametrize(("slab", "window"), [(16 << 20, 1 << 18), (300, 64)])
+def test_fast_path_equals_reference_on_random_blocks(monkeypatch, slab, window):
     """Random odd blocks (cases, CR/LF, no colon, Follows, bad UTF-8, repeats) frame identically."""
     from amilab import _fastframe
 
+    monkeypatch.setattr(_fastframe, "SLAB", slab)
     monkeypatch.setattr(_fastframe, "WINDOW", window)
     monkeypatch.setattr(_fastframe, "_LINE_GUESS", 4096)  # start too small: arrays must grow
     rng = random.Random(20261126)
@@ -304,17 +299,15 @@ def test_to_frame_takes_fast_path_for_raw_rows(monkeypatch):
 
 
 def test_fast_path_canonicalises_only_special_blocks():
-    """A Follows block, or one that is not UTF-8, is re-encoded from Message.headers."""
+    """A Follows block, or one that is not UTF-8, is re-encoded from Message.headers first."""
     from amilab import _fastframe
 
     follows = b"Response: Follows\r\nPrivilege: Command\r\nline: one\n--END COMMAND--"
-    lines = _fastframe.parse_blocks([b"Event: A", follows, b"K: \xff"])
-    assert lines is not None
-    texts = lines.values.to_pylist()[::2]
-    names = [lines.names[c] for c in lines.codes]
-    assert list(zip(names, texts, strict=True)) == [
-        *Message(b"Event: A").headers,
-        *Message(follows).headers,
-        *Message(b"K: \xff").headers,
-    ]
-    assert lines.rows.tolist() == [0, 1, 1, 1, 2]
+    joined = _fastframe._joined([b"Event: A", follows, b"K: \xff", "\u00dc: \u00e9".encode()])
+    assert joined.data == (
+        b"Event: A\r\n"
+        + b"Response: Follows\r\nPrivilege: Command\r\nOutput: line: one\r\n\r\n"
+        + "K: \ufffd\r\n\r\n".encode()
+        + "\u00dc: \u00e9\r\n".encode()
+        + bytes(16)
+    )
