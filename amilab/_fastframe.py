@@ -23,16 +23,16 @@ costs about 1 ms per MB, as much as the parsing itself.
    mark right after the previous newline, if that mark is a colon. It splits
    key from value; one space after it is dropped; a line without a colon has
    key ``""`` and the whole line as value. Newline counts per block give rows.
-3. **Keys, with Arrow.** A window's keys become a ``string_view`` array built
-   straight from (offset, length) pairs (16-byte views made with numpy: inline
-   up to 12 bytes, else a 4-byte prefix and the offset), and
-   ``dictionary_encode`` numbers them in first-seen order. A Python dict over
-   the few distinct keys maps each to its column: keys merge
-   case-insensitively, keeping the first spelling, in first-seen order.
-4. **Values, zero-copy.** Value ``i`` runs from ``start[i]`` to ``end[i]`` and
-   those ranges increase through the buffer, so one Arrow string array whose
-   offsets interleave starts and ends (``s0, e0, s1, e1, ...``) holds value
-   ``i`` at position ``2 * i`` (the odd positions are the bytes in between).
+3. **Keys, with Arrow.** A line's key runs from ``ks`` to ``ke``, and those
+   ranges only increase through the buffer, so offsets ``ks0, ke0, ks1, ke1,
+   ...`` make one Arrow string array over it, zero-copy, whose even elements are
+   the keys (the odd ones, the bytes up to the next key, are marked null). Per
+   window, ``dictionary_encode`` numbers the distinct keys in first-seen order
+   and never hashes the nulls; a Python dict over those few keys maps each to
+   its column: keys merge case-insensitively, keeping the first spelling, in
+   first-seen order.
+4. **Values, the same way.** Offsets ``vs0, ve0, vs1, ve1, ...`` over the
+   slab's buffer hold line ``i``'s value at position ``2 * i``.
 5. **Columns.** A slab's lines are grouped by column (a stable radix argsort of
    8- or 16-bit codes). A column whose rows are distinct is one Arrow ``take``
    of its values (compact, contiguous, from a buffer still in cache), spread to
@@ -81,18 +81,9 @@ _JOIN = b"\r\n"
 #: Zero bytes after the joined text, so 8-byte loads at any line start are in bounds.
 _PAD = 16
 _LF, _CR, _COLON, _SPACE = 10, 13, 58, 32
-_INLINE = 12  # Arrow's string_view keeps strings up to 12 bytes inside the view
-#: Per view kind ``min(length, 13)``: which bytes of the 8-byte loads at the key's
-#: start and start + 4 a view keeps (the prefix and, inline, the rest), and
-#: whether it holds an offset (buffer index 0) instead.
-_HEAD_MASK = np.array(
-    [((1 << (8 * min(k, 4))) - 1) << 32 for k in range(_INLINE + 2)], dtype=np.uint64
-)
-_TAIL_MASK = np.array(
-    [(1 << (8 * max(0, min(k, _INLINE) - 4))) - 1 for k in range(_INLINE + 1)] + [0],
-    dtype=np.uint64,
-)
-_OFFSET_MASK = np.array([0] * (_INLINE + 1) + [(1 << 64) - 1], dtype=np.uint64)
+#: Validity bitmap of a window's key array (key, then the bytes up to the next
+#: key, per line): only the keys are valid, so ``dictionary_encode`` hashes only them.
+_KEYS_ONLY = b"\x55"
 #: ``b"Response"`` as a little-endian uint64: the cheap first test for Follows blocks.
 _RESPONSE = np.frombuffer(b"Response", dtype="<u8")[0]
 #: Bytes per line assumed when reserving a slab's line arrays (Asterisk 22
@@ -164,21 +155,6 @@ def _cuts(sizes: npt.NDArray[np.int64], step: int) -> list[tuple[int, int]]:
 
 
 # -- keys ----------------------------------------------------------------------
-def _views(
-    loads: npt.NDArray[np.uint64], start: npt.NDArray[np.int64], length: npt.NDArray[np.int64]
-) -> npt.NDArray[np.uint64]:
-    """Arrow ``string_view`` structs (two uint64 each) for byte ranges of one buffer."""
-    kind = np.minimum(length, _INLINE + 1)
-    out = np.empty((len(start), 2), dtype=np.uint64)
-    lo, hi = out[:, 0], out[:, 1]
-    np.left_shift(loads[start], 32, out=lo)
-    lo &= _HEAD_MASK[kind]
-    lo |= length.astype(np.uint64)
-    np.bitwise_and(loads[start + 4], _TAIL_MASK[kind], out=hi)
-    hi |= (start.astype(np.uint64) << np.uint64(32)) & _OFFSET_MASK[kind]
-    return out
-
-
 class _Keys:
     """Header keys -> column codes: case-insensitive, first spelling, first-seen order."""
 
@@ -254,45 +230,38 @@ class _Slab:
         if not keep.all():
             line_start, line_end, rows = line_start[keep], line_end[keep], rows[keep]
             after, has = after[keep], has[keep]
-        key_length = np.where(has, marks[after] - line_start, 0)
-        value_start = line_start + key_length + has
+        key_end = np.where(has, marks[after], line_start)
+        value_start = key_end + has
         value_start += has & (seg[value_start] == _SPACE)
-        codes = self._codes(seg, base, line_start, key_length)
-        self._store(rows, codes, value_start + base, line_end + base)
+        at, k = self._reserve(len(rows))
+        self.rows[at : at + k] = rows
+        self.codes[at : at + k] = self._codes(np.stack([line_start, key_end], 1) + base)
+        spans = self.spans[2 * at : 2 * (at + k)].reshape(k, 2)
+        spans[:, 0] = value_start
+        spans[:, 1] = line_end
+        spans += base
 
-    def _codes(
-        self,
-        seg: npt.NDArray[np.uint8],
-        base: int,
-        start: npt.NDArray[np.int64],
-        length: npt.NDArray[np.int64],
-    ) -> npt.NDArray[np.uint16]:
-        """The column code of each line of a window, from its key bytes."""
-        views = _views(_loads(self.joined.data, base, base + len(seg) + _PAD), start, length)
-        window_buf = self.pa_buf.slice(base, len(seg) + _PAD)
-        keys = pa.Array.from_buffers(
-            pa.string_view(), len(start), [None, pa.py_buffer(views), window_buf]
-        )
-        encoded = keys.dictionary_encode()
-        table = self.keys.codes(encoded.dictionary.to_pylist())
-        indices: npt.NDArray[np.int32] = encoded.indices.to_numpy(zero_copy_only=False)
-        return table[indices]
-
-    def _store(
-        self,
-        rows: npt.NDArray[np.int32],
-        codes: npt.NDArray[np.uint16],
-        starts: npt.NDArray[np.int64],
-        ends: npt.NDArray[np.int64],
-    ) -> None:
-        at, k = self.count, len(rows)
+    def _reserve(self, k: int) -> tuple[int, int]:
+        """Room for ``k`` more lines; returns (first new line, k)."""
+        at = self.count
         if at + k > len(self.rows):
             self._grow(2 * (at + k))
-        self.rows[at : at + k] = rows
-        self.codes[at : at + k] = codes
-        self.spans[2 * at : 2 * (at + k) : 2] = starts
-        self.spans[2 * at + 1 : 2 * (at + k) : 2] = ends
         self.count = at + k
+        return at, k
+
+    def _codes(self, bounds: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16]:
+        """The column code of each line, from its key's (start, end) in the buffer."""
+        k = len(bounds)
+        if k == 0:
+            return np.empty(0, dtype=np.uint16)
+        offsets = pa.py_buffer(bounds.astype(np.int32))
+        keys_only = pa.py_buffer(_KEYS_ONLY * ((2 * k + 7) // 8))
+        keys = pa.Array.from_buffers(pa.string(), 2 * k - 1, [keys_only, offsets, self.pa_buf])
+        encoded = keys.dictionary_encode()
+        table = self.keys.codes(encoded.dictionary.to_pylist())
+        indices = encoded.indices  # int32; only every other slot is a key, the rest null
+        codes = np.frombuffer(indices.buffers()[1], np.int32, len(indices), 4 * indices.offset)
+        return table[codes[::2]]
 
     def _grow(self, size: int) -> None:
         count = self.count
