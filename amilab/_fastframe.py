@@ -118,9 +118,10 @@ def _loads(data: bytes, start: int = 0, stop: int | None = None) -> npt.NDArray[
 class _Joined:
     """Blocks joined into one padded buffer, each followed by CRLF, with their offsets."""
 
-    def __init__(self, raws: Sequence[bytes]) -> None:
+    def __init__(self, raws: Sequence[bytes], sizes: npt.NDArray[np.int64] | None = None) -> None:
         self.data = _JOIN.join([*raws, bytes(_PAD)])
-        sizes = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)) + len(_JOIN)
+        if sizes is None:
+            sizes = _sizes(raws)
         self.ends = np.cumsum(sizes)
         self.starts = self.ends - sizes
 
@@ -134,9 +135,14 @@ class _Joined:
         return found
 
 
-def _joined(raws: Sequence[bytes]) -> _Joined:
+def _sizes(raws: Sequence[bytes]) -> npt.NDArray[np.int64]:
+    """Each block's length in the joined buffer, its CRLF included."""
+    return np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)) + len(_JOIN)
+
+
+def _joined(raws: Sequence[bytes], sizes: npt.NDArray[np.int64] | None = None) -> _Joined:
     """The joined blocks, special ones replaced by their canonical re-encoding."""
-    joined = _Joined(raws)
+    joined = _Joined(raws, sizes)
     special = joined.special(raws)
     if not special:
         return joined
@@ -186,10 +192,10 @@ class _Keys:
 class _Slab:
     """The lines of one slab of blocks: row, column code and value of each."""
 
-    def __init__(self, raws: Sequence[bytes], keys: _Keys) -> None:
+    def __init__(self, raws: Sequence[bytes], sizes: npt.NDArray[np.int64], keys: _Keys) -> None:
         self.n = len(raws)
         self.keys = keys
-        self.joined = _joined(raws)
+        self.joined = _joined(raws, sizes)
         data = self.joined.data
         self.buf = np.frombuffer(data, dtype=np.uint8)
         self.pa_buf = pa.py_buffer(data)
@@ -222,9 +228,8 @@ class _Slab:
         line_start[0] = 0
         line_start[1:] = newline[:-1] + 1
         line_end = newline - (seg[newline - 1] == _CR)
-        per_block = np.diff(
-            np.searchsorted(newline, self.joined.ends[first:stop] - base), prepend=0
-        )
+        per_block = np.searchsorted(newline, self.joined.ends[first:stop] - base)
+        per_block[1:] -= per_block[:-1].copy()
         rows = np.repeat(np.arange(first, stop, dtype=np.int32), per_block)
         keep = line_end > line_start
         if not keep.all():
@@ -306,7 +311,11 @@ def _string_piece(
     data = compact.buffers()[2]
     if count == n:
         return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(starts), data])
-    offsets = np.repeat(starts, np.diff(where, prepend=-1, append=n))
+    runs = np.empty(count + 1, dtype=np.int64)  # rows up to each value's, then to the end
+    runs[0] = where[0] + 1
+    runs[1:count] = np.diff(where)
+    runs[count] = n - where[-1]
+    offsets = np.repeat(starts, runs)
     valid = np.zeros(n, dtype=bool)
     valid[where] = True
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
@@ -355,15 +364,16 @@ class Columns:
     the header.
     """
 
-    def __init__(self, raws: Sequence[bytes], wanted: Sequence[str] | None) -> None:
+    def __init__(
+        self, raws: Sequence[bytes], sizes: npt.NDArray[np.int64], wanted: Sequence[str] | None
+    ) -> None:
         self.n = len(raws)
         self._keys = _Keys()
         self._wanted = None if wanted is None else {name.lower() for name in wanted}
         self._lengths: list[int] = []
         self._pieces: list[list[Any]] = []
-        sizes = np.fromiter(map(len, raws), dtype=np.int64, count=self.n) + len(_JOIN)
         for first, stop in _cuts(sizes, SLAB):
-            self._add(_Slab(raws[first:stop], self._keys))
+            self._add(_Slab(raws[first:stop], sizes[first:stop], self._keys))
 
     @property
     def names(self) -> list[str]:
@@ -403,9 +413,12 @@ class Columns:
 
 def columns(raws: Sequence[bytes], wanted: Sequence[str] | None = None) -> Columns | None:
     """The columns of raw AMI blocks (only ``wanted`` built), or None for the reference path."""
-    if not raws or len(raws) >= MAX_ROWS or max(map(len, raws)) >= MAX_BLOCK:
+    if not raws or len(raws) >= MAX_ROWS:
+        return None
+    sizes = _sizes(raws)
+    if int(sizes.max()) >= MAX_BLOCK:
         return None
     try:
-        return Columns(raws, wanted)
+        return Columns(raws, sizes, wanted)
     except _TooWide:
         return None
