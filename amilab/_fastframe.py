@@ -27,7 +27,7 @@ costs about 1 ms per MB, as much as the parsing itself.
    ranges only increase through the buffer, so offsets ``ks0, ke0, ks1, ke1,
    ...`` make one Arrow string array over it, zero-copy, whose even elements are
    the keys (the odd ones, the bytes up to the next key, are marked null). Per
-   window, ``dictionary_encode`` numbers the distinct keys in first-seen order
+   slab, one ``dictionary_encode`` numbers the distinct keys in first-seen order
    and never hashes the nulls; a Python dict over those few keys maps each to
    its column: keys merge case-insensitively, keeping the first spelling, in
    first-seen order.
@@ -81,7 +81,7 @@ _JOIN = b"\r\n"
 #: Zero bytes after the joined text, so 8-byte loads at any line start are in bounds.
 _PAD = 16
 _LF, _CR, _COLON, _SPACE = 10, 13, 58, 32
-#: Validity bitmap of a window's key array (key, then the bytes up to the next
+#: Validity bitmap of a slab's key array (key, then the bytes up to the next
 #: key, per line): only the keys are valid, so ``dictionary_encode`` hashes only them.
 _KEYS_ONLY = b"\x55"
 #: ``b"Response"`` as a little-endian uint64: the cheap first test for Follows blocks.
@@ -202,11 +202,12 @@ class _Slab:
         self.count = 0
         size = len(data) // _LINE_GUESS + 64
         self.rows = np.empty(size, dtype=np.int32)
-        self.codes = np.empty(size, dtype=np.uint16)
         self.spans = np.empty(2 * size, dtype=np.int32)
+        self.key_spans = np.empty(2 * size, dtype=np.int32)
         sizes = self.joined.ends - self.joined.starts
         for first, stop in _cuts(sizes, WINDOW):
             self._window(first, stop)
+        self.codes = self._codes()
         self.values = pa.Array.from_buffers(
             pa.string(), max(2 * self.count - 1, 0), [None, pa.py_buffer(self.spans), self.pa_buf]
         )
@@ -240,7 +241,10 @@ class _Slab:
         value_start += has & (seg[value_start] == _SPACE)
         at, k = self._reserve(len(rows))
         self.rows[at : at + k] = rows
-        self.codes[at : at + k] = self._codes(np.stack([line_start, key_end], 1) + base)
+        keys = self.key_spans[2 * at : 2 * (at + k)].reshape(k, 2)
+        keys[:, 0] = line_start
+        keys[:, 1] = key_end
+        keys += base
         spans = self.spans[2 * at : 2 * (at + k)].reshape(k, 2)
         spans[:, 0] = value_start
         spans[:, 1] = line_end
@@ -254,12 +258,12 @@ class _Slab:
         self.count = at + k
         return at, k
 
-    def _codes(self, bounds: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16]:
+    def _codes(self) -> npt.NDArray[np.uint16]:
         """The column code of each line, from its key's (start, end) in the buffer."""
-        k = len(bounds)
+        k = self.count
         if k == 0:
             return np.empty(0, dtype=np.uint16)
-        offsets = pa.py_buffer(bounds.astype(np.int32))
+        offsets = pa.py_buffer(self.key_spans[: 2 * k])
         keys_only = pa.py_buffer(_KEYS_ONLY * ((2 * k + 7) // 8))
         keys = pa.Array.from_buffers(pa.string(), 2 * k - 1, [keys_only, offsets, self.pa_buf])
         encoded = keys.dictionary_encode()
@@ -271,7 +275,9 @@ class _Slab:
     def _grow(self, size: int) -> None:
         count = self.count
         self.rows = np.concatenate([self.rows[:count], np.empty(size - count, np.int32)])
-        self.codes = np.concatenate([self.codes[:count], np.empty(size - count, np.uint16)])
+        self.key_spans = np.concatenate(
+            [self.key_spans[: 2 * count], np.empty(2 * (size - count), np.int32)]
+        )
         self.spans = np.concatenate(
             [self.spans[: 2 * count], np.empty(2 * (size - count), np.int32)]
         )
