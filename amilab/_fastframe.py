@@ -67,8 +67,9 @@ __all__ = ["Columns", "columns"]
 #: enough that a million events make only a few dozen chunks per column.
 SLAB = 16 << 20
 #: Bytes parsed per numpy pass: the per-line arrays of a window (about 700
-#: average events, 10,000 lines) stay in a CPU's L2 cache, and the ~40 numpy
-#: calls per window cost microseconds each (measured: 256 KiB beat 64 KiB-16 MiB).
+#: average events, 10,000 lines) stay in a CPU's L2 cache, and the ~30 numpy
+#: calls per window cost microseconds each (measured on 1M events: 128 KiB to
+#: 4 MiB within noise of each other, 64 KiB and 16 MiB slower).
 WINDOW = 1 << 18
 #: Blocks at least this long are left to the reference path: a slab's offsets
 #: are int32, and a block this size is no AMI message.

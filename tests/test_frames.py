@@ -311,3 +311,21 @@ def test_fast_path_canonicalises_only_special_blocks():
         + "\u00dc: \u00e9\r\n".encode()
         + bytes(16)
     )
+
+
+def test_fast_path_repeat_first_seen_in_a_later_slab(monkeypatch):
+    """A header repeated only in a later slab still makes one object column of str/tuple/NA."""
+    from amilab import _fastframe
+
+    monkeypatch.setattr(_fastframe, "SLAB", 64)
+    rows = [f"Event: E{i}\r\nState: s{i}".encode() for i in range(6)]
+    rows += [b"Event: T\r\nState: a\r\nState: b", b"Event: U"]
+    fast, ref = _both_paths(rows)
+    _assert_identical(fast, ref)
+    assert fast["State"].tolist() == [*(f"s{i}" for i in range(6)), ("a", "b"), pd.NA]
+
+
+def test_fast_path_blocks_without_headers():
+    """Empty blocks are rows without cells, on both paths, even when no block has a header."""
+    _assert_identical(*_both_paths([b"", b"\r\n"]))
+    _assert_identical(*_both_paths([b"", b"Event: A", b""]))
