@@ -11,8 +11,10 @@ tests/fixtures/asterisk22/scenarios.json describes the actions sent.
 Env: AMILAB_ASTERISK_HOST (127.0.0.1), AMILAB_ASTERISK_PORT (15038),
      AMILAB_ASTERISK_ROOT (chroot, used only for `asterisk -V` in metadata).
 """
+
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -93,7 +95,7 @@ class Conn:
         self.sock.settimeout(max(timeout, 0.001))
         try:
             data = self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return True
         except (ConnectionResetError, OSError):
             data = b""
@@ -160,10 +162,8 @@ class Conn:
         return None
 
     def close(self):
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------
@@ -175,12 +175,19 @@ _helper_seq = [0]
 def helper_action(pairs, timeout=15.0):
     c = Conn()
     c.wait(lambda: c.greeting is not None, 5)
-    c.send([("Action", "Login"), ("Username", "admin"), ("Secret", USERS["admin"]),
-            ("Events", "off"), ("ActionID", "h-login")])
+    c.send(
+        [
+            ("Action", "Login"),
+            ("Username", "admin"),
+            ("Secret", USERS["admin"]),
+            ("Events", "off"),
+            ("ActionID", "h-login"),
+        ]
+    )
     c.wait(lambda: c.response("h-login") is not None, 5)
     _helper_seq[0] += 1
     aid = f"h-{_helper_seq[0]}"
-    c.send(list(pairs) + [("ActionID", aid)])
+    c.send([*list(pairs), ("ActionID", aid)])
     c.wait(lambda: c.response_done(aid), timeout)
     msgs = [m for m in c.messages if get(m, "ActionID") == aid]
     c.send([("Action", "Logoff"), ("ActionID", "h-bye")])
@@ -210,12 +217,18 @@ def wait_idle(timeout=40.0):
 def start_live_call(tag: str, exten: str = "102") -> str:
     """Originate a long call with a known uniqueid; return the ;1 channel name."""
     uid = f"amilab-{tag}"
-    helper_action([
-        ("Action", "Originate"), ("Channel", f"Local/{exten}@amilab"),
-        ("Application", "Wait"), ("Data", "30"), ("Async", "true"),
-        ("ChannelId", uid), ("OtherChannelId", uid + "-2"),
-        ("CallerID", '"Live Call" <555>'),
-    ])
+    helper_action(
+        [
+            ("Action", "Originate"),
+            ("Channel", f"Local/{exten}@amilab"),
+            ("Application", "Wait"),
+            ("Data", "30"),
+            ("Async", "true"),
+            ("ChannelId", uid),
+            ("OtherChannelId", uid + "-2"),
+            ("CallerID", '"Live Call" <555>'),
+        ]
+    )
     end = time.monotonic() + 10
     while time.monotonic() < end:
         for ch in channels():
@@ -257,8 +270,13 @@ class Rec:
         self.c.send(pairs)
         t_sent = self.c.now()
         ok = self.c.wait(wait(aid) if wait else (lambda: self.c.response_done(aid)), timeout)
-        step = {"action": [list(p) for p in pairs], "action_id": aid,
-                "sent_at": t_sent, "complete_at": self.c.now(), "complete": ok}
+        step = {
+            "action": [list(p) for p in pairs],
+            "action_id": aid,
+            "sent_at": t_sent,
+            "complete_at": self.c.now(),
+            "complete": ok,
+        }
         if expect:
             step["expect"] = expect
         self.steps.append(step)
@@ -279,10 +297,14 @@ class Rec:
         a = self.act([("Action", "Challenge"), ("AuthType", "md5")])
         challenge = get(self.c.response(a), "Challenge")
         key = hashlib.md5((challenge + USERS[self.user]).encode()).hexdigest()
-        self.extra["md5"] = {"challenge": challenge, "key": key,
-                             "formula": "md5hex(challenge + secret)"}
-        return self.act([("Action", "Login"), ("AuthType", "md5"),
-                         ("Username", self.user), ("Key", key)])
+        self.extra["md5"] = {
+            "challenge": challenge,
+            "key": key,
+            "formula": "md5hex(challenge + secret)",
+        }
+        return self.act(
+            [("Action", "Login"), ("AuthType", "md5"), ("Username", self.user), ("Key", key)]
+        )
 
     def finish(self, settle=0.5):
         self.c.settle(settle)
@@ -305,13 +327,15 @@ class Rec:
             "events": sorted({get(m, "Event") for m in self.c.messages if get(m, "Event")}),
         }
         meta.update(self.extra)
-        print(f"  {self.name}: {len(self.c.raw)} bytes, {len(self.c.messages)} msgs,"
-              f" closed={self.c.closed}")
+        print(
+            f"  {self.name}: {len(self.c.raw)} bytes, {len(self.c.messages)} msgs,"
+            f" closed={self.c.closed}"
+        )
         return meta
 
 
 def resp_and_event(c, name):
-    return lambda aid: (lambda: c.response_done(aid) and c.event(name, aid) is not None)
+    return lambda aid: lambda: c.response_done(aid) and c.event(name, aid) is not None
 
 
 SCENARIOS = {}
@@ -324,52 +348,84 @@ def scenario(fn):
 
 @scenario
 def sc_login_plain():
-    r = Rec("login_plain", notes="greeting, plain Login; then 1 s settle to catch login-time events (FullyBooted, SuccessfulAuth)")
+    r = Rec(
+        "login_plain",
+        notes="greeting, plain Login; then 1 s settle to catch login-time events (FullyBooted, SuccessfulAuth)",
+    )
     r.login()
     return r.finish(1.0)
 
 
 @scenario
 def sc_login_md5():
-    r = Rec("login_md5", notes="Challenge AuthType md5, then Login AuthType md5 Key=md5hex(challenge+secret)")
+    r = Rec(
+        "login_md5",
+        notes="Challenge AuthType md5, then Login AuthType md5 Key=md5hex(challenge+secret)",
+    )
     r.login_md5()
     return r.finish(1.0)
 
 
 @scenario
 def sc_login_wrong_password():
-    r = Rec("login_wrong_password", notes="Login with a wrong Secret; read until the server closes the socket. See timing: sent_at/complete_at/closed_at (s since connect).")
+    r = Rec(
+        "login_wrong_password",
+        notes="Login with a wrong Secret; read until the server closes the socket. See timing: sent_at/complete_at/closed_at (s since connect).",
+    )
     aid = r.aid()
-    pairs = [("Action", "Login"), ("Username", "admin"), ("Secret", "wrong-secret"), ("ActionID", aid)]
+    pairs = [
+        ("Action", "Login"),
+        ("Username", "admin"),
+        ("Secret", "wrong-secret"),
+        ("ActionID", aid),
+    ]
     r.c.send(pairs)
     sent = r.c.now()
     r.c.wait(lambda: r.c.response(aid) is not None, 10)
     got = r.c.now()
     r.c.wait(lambda: r.c.closed, 10)
-    r.steps.append({"action": [list(p) for p in pairs], "action_id": aid, "sent_at": sent,
-                    "complete_at": got, "complete": True})
-    r.extra["timing"] = {"login_sent_at": sent, "response_at": got,
-                         "response_delay_s": round(got - sent, 3),
-                         "closed_at": r.c.closed_at,
-                         "chunks": r.c.chunks}
+    r.steps.append(
+        {
+            "action": [list(p) for p in pairs],
+            "action_id": aid,
+            "sent_at": sent,
+            "complete_at": got,
+            "complete": True,
+        }
+    )
+    r.extra["timing"] = {
+        "login_sent_at": sent,
+        "response_at": got,
+        "response_delay_s": round(got - sent, 3),
+        "closed_at": r.c.closed_at,
+        "chunks": r.c.chunks,
+    }
     return r.finish(0.2)
 
 
 @scenario
 def sc_security_events_observer():
-    r = Rec("security_events_observer", notes="admin is logged in (read=all incl. security) while a SECOND connection (not recorded) logs in with a wrong password, then with an unknown user, then with MD5 correctly: the recorded stream shows InvalidPassword / InvalidAccountID / ChallengeSent / SuccessfulAuth etc. as another user sees them")
+    r = Rec(
+        "security_events_observer",
+        notes="admin is logged in (read=all incl. security) while a SECOND connection (not recorded) logs in with a wrong password, then with an unknown user, then with MD5 correctly: the recorded stream shows InvalidPassword / InvalidAccountID / ChallengeSent / SuccessfulAuth etc. as another user sees them",
+    )
     r.login()
     r.c.settle(0.5)
     side = [
-        [("Action", "Login"), ("Username", "admin"), ("Secret", "wrong-secret"), ("ActionID", "side-1")],
+        [
+            ("Action", "Login"),
+            ("Username", "admin"),
+            ("Secret", "wrong-secret"),
+            ("ActionID", "side-1"),
+        ],
         [("Action", "Login"), ("Username", "nosuchuser"), ("Secret", "x"), ("ActionID", "side-2")],
     ]
     r.extra["side_connections"] = []
     for pairs in side:
         c = Conn()
-        c.wait(lambda: c.greeting is not None, 5)
+        c.wait(lambda c=c: c.greeting is not None, 5)
         c.send(pairs)
-        c.wait(lambda: c.closed, 5)
+        c.wait(lambda c=c: c.closed, 5)
         c.close()
         r.extra["side_connections"].append([list(p) for p in pairs])
         r.c.settle(0.3)
@@ -379,13 +435,21 @@ def sc_security_events_observer():
     c.wait(lambda: c.response("side-3") is not None, 5)
     ch = get(c.response("side-3"), "Challenge")
     key = hashlib.md5((ch + USERS["admin"]).encode()).hexdigest()
-    pairs = [("Action", "Login"), ("AuthType", "md5"), ("Username", "admin"), ("Key", key), ("ActionID", "side-4")]
+    pairs = [
+        ("Action", "Login"),
+        ("AuthType", "md5"),
+        ("Username", "admin"),
+        ("Key", key),
+        ("ActionID", "side-4"),
+    ]
     c.send(pairs)
     c.wait(lambda: c.response("side-4") is not None, 5)
     c.send([("Action", "Logoff"), ("ActionID", "side-5")])
     c.wait(lambda: c.closed, 5)
     c.close()
-    r.extra["side_connections"].append([["Action", "Challenge"], ["AuthType", "md5"], ["ActionID", "side-3"]])
+    r.extra["side_connections"].append(
+        [["Action", "Challenge"], ["AuthType", "md5"], ["ActionID", "side-3"]]
+    )
     r.extra["side_connections"].append([list(p) for p in pairs])
     r.extra["side_connections"].append([["Action", "Logoff"], ["ActionID", "side-5"]])
     return r.finish(1.0)
@@ -413,12 +477,22 @@ def sc_events_off_on():
 @scenario
 def sc_filter():
     wait_idle()
-    r = Rec("filter", notes="Filter Operation Add 'Event: Hangup', then a short call: only Hangup events (and responses) should arrive")
+    r = Rec(
+        "filter",
+        notes="Filter Operation Add 'Event: Hangup', then a short call: only Hangup events (and responses) should arrive",
+    )
     r.login()
     r.c.settle(0.5)
     r.act([("Action", "Filter"), ("Operation", "Add"), ("Filter", "Event: Hangup")])
-    r.act([("Action", "Originate"), ("Channel", "Local/100@amilab"), ("Application", "Wait"),
-           ("Data", "1"), ("Async", "true")])
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "Local/100@amilab"),
+            ("Application", "Wait"),
+            ("Data", "1"),
+            ("Async", "true"),
+        ]
+    )
     return r.finish(4.0)
 
 
@@ -442,25 +516,32 @@ def sc_command_core_show_channels():
 
 @scenario
 def sc_command_pjsip_show_endpoints():
-    return command_scenario("command_pjsip_show_endpoints", "pjsip show endpoints",
-                            "Command: pjsip show endpoints (output contains blank lines)")
+    return command_scenario(
+        "command_pjsip_show_endpoints",
+        "pjsip show endpoints",
+        "Command: pjsip show endpoints (output contains blank lines)",
+    )
 
 
 @scenario
 def sc_command_manager_show_command_originate():
-    return command_scenario("command_manager_show_command_originate", "manager show command Originate")
+    return command_scenario(
+        "command_manager_show_command_originate", "manager show command Originate"
+    )
 
 
 @scenario
 def sc_command_core_show_settings():
-    return command_scenario("command_core_show_settings", "core show settings",
-                            "Command with blank lines in its output")
+    return command_scenario(
+        "command_core_show_settings", "core show settings", "Command with blank lines in its output"
+    )
 
 
 @scenario
 def sc_command_unknown():
-    return command_scenario("command_unknown", "no such cli command",
-                            "Command with a CLI command that does not exist")
+    return command_scenario(
+        "command_unknown", "no such cli command", "Command with a CLI command that does not exist"
+    )
 
 
 @scenario
@@ -501,8 +582,11 @@ def sc_coreshowchannels_empty():
 def sc_coreshowchannels_call():
     wait_idle()
     ch = start_live_call("csc")
-    r = simple("coreshowchannels_call", [("Action", "CoreShowChannels")],
-               notes=f"during a live call Local/102@amilab (Wait 30), ;1 channel {ch}")
+    r = simple(
+        "coreshowchannels_call",
+        [("Action", "CoreShowChannels")],
+        notes=f"during a live call Local/102@amilab (Wait 30), ;1 channel {ch}",
+    )
     helper_action([("Action", "Hangup"), ("Channel", ch)])
     return r
 
@@ -521,7 +605,10 @@ def sc_pjsipshowendpoint_100():
 def sc_status():
     wait_idle()
     ch = start_live_call("status")
-    r = Rec("status", notes=f"Status with no channel filter during a live call ({ch}); then Status Channel=<that channel>")
+    r = Rec(
+        "status",
+        notes=f"Status with no channel filter during a live call ({ch}); then Status Channel=<that channel>",
+    )
     r.login()
     r.c.settle(0.3)
     r.act([("Action", "Status")])
@@ -535,37 +622,70 @@ def sc_status():
 @scenario
 def sc_originate_sync():
     wait_idle()
-    r = Rec("originate_sync", notes="synchronous Originate (no Async): the response arrives only once the call is answered; then ~3 s of events")
+    r = Rec(
+        "originate_sync",
+        notes="synchronous Originate (no Async): the response arrives only once the call is answered; then ~3 s of events",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Originate"), ("Channel", "Local/100@amilab"), ("Application", "Wait"),
-           ("Data", "1"), ("Timeout", "10000")])
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "Local/100@amilab"),
+            ("Application", "Wait"),
+            ("Data", "1"),
+            ("Timeout", "10000"),
+        ]
+    )
     return r.finish(3.0)
 
 
 @scenario
 def sc_originate_async_call():
     wait_idle()
-    r = Rec("originate_async_call", notes="Originate Async=true Local/200@amilab -> Dial(Local/100@amilab) then context amilab exten 100; ALL events for ~6 s (the real-call corpus)")
+    r = Rec(
+        "originate_async_call",
+        notes="Originate Async=true Local/200@amilab -> Dial(Local/100@amilab) then context amilab exten 100; ALL events for ~6 s (the real-call corpus)",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Originate"), ("Channel", "Local/200@amilab"), ("Context", "amilab"),
-           ("Exten", "100"), ("Priority", "1"), ("CallerID", '"Amilab Test" <999>'),
-           ("Variable", "AMILAB_VAR1=one"), ("Variable", "AMILAB_VAR2=two"),
-           ("Async", "true")],
-          wait=resp_and_event(r.c, "OriginateResponse"))
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "Local/200@amilab"),
+            ("Context", "amilab"),
+            ("Exten", "100"),
+            ("Priority", "1"),
+            ("CallerID", '"Amilab Test" <999>'),
+            ("Variable", "AMILAB_VAR1=one"),
+            ("Variable", "AMILAB_VAR2=two"),
+            ("Async", "true"),
+        ],
+        wait=resp_and_event(r.c, "OriginateResponse"),
+    )
     return r.finish(6.0)
 
 
 @scenario
 def sc_originate_async_fail():
     wait_idle()
-    r = Rec("originate_async_fail", notes="Originate Async to an unreachable PJSIP endpoint: OriginateResponse Response: Failure")
+    r = Rec(
+        "originate_async_fail",
+        notes="Originate Async to an unreachable PJSIP endpoint: OriginateResponse Response: Failure",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Originate"), ("Channel", "PJSIP/101"), ("Context", "amilab"),
-           ("Exten", "100"), ("Priority", "1"), ("Async", "true")],
-          wait=resp_and_event(r.c, "OriginateResponse"))
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "PJSIP/101"),
+            ("Context", "amilab"),
+            ("Exten", "100"),
+            ("Priority", "1"),
+            ("Async", "true"),
+        ],
+        wait=resp_and_event(r.c, "OriginateResponse"),
+    )
     return r.finish(1.0)
 
 
@@ -586,11 +706,21 @@ def sc_hangup():
 def sc_redirect():
     wait_idle()
     ch = start_live_call("redirect")
-    r = Rec("redirect", notes=f"Redirect live channel {ch} to amilab,500,1 (Answer, Wait 2, Hangup); events for 4 s")
+    r = Rec(
+        "redirect",
+        notes=f"Redirect live channel {ch} to amilab,500,1 (Answer, Wait 2, Hangup); events for 4 s",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Redirect"), ("Channel", ch), ("Context", "amilab"),
-           ("Exten", "500"), ("Priority", "1")])
+    r.act(
+        [
+            ("Action", "Redirect"),
+            ("Channel", ch),
+            ("Context", "amilab"),
+            ("Exten", "500"),
+            ("Priority", "1"),
+        ]
+    )
     return r.finish(4.0)
 
 
@@ -598,14 +728,19 @@ def sc_redirect():
 def sc_getvar_setvar():
     wait_idle()
     ch = start_live_call("vars")
-    r = Rec("getvar_setvar", notes=f"global Setvar/Getvar, missing var, on channel {ch}, function CALLERID(num), missing channel")
+    r = Rec(
+        "getvar_setvar",
+        notes=f"global Setvar/Getvar, missing var, on channel {ch}, function CALLERID(num), missing channel",
+    )
     r.login()
     r.c.settle(0.3)
     r.act([("Action", "Setvar"), ("Variable", "AMILAB_G"), ("Value", "42")])
     r.act([("Action", "Getvar"), ("Variable", "AMILAB_G")])
     r.act([("Action", "Getvar"), ("Variable", "AMILAB_GLOBAL")])
     r.act([("Action", "Getvar"), ("Variable", "AMILAB_NOT_SET")])
-    r.act([("Action", "Setvar"), ("Channel", ch), ("Variable", "AMILAB_C"), ("Value", "chan value")])
+    r.act(
+        [("Action", "Setvar"), ("Channel", ch), ("Variable", "AMILAB_C"), ("Value", "chan value")]
+    )
     r.act([("Action", "Getvar"), ("Channel", ch), ("Variable", "AMILAB_C")])
     r.act([("Action", "Getvar"), ("Channel", ch), ("Variable", "CALLERID(num)")])
     r.act([("Action", "Getvar"), ("Channel", "Local/nope@amilab-00000000;1"), ("Variable", "X")])
@@ -617,7 +752,10 @@ def sc_getvar_setvar():
 
 @scenario
 def sc_db():
-    r = Rec("db", notes="DBPut, DBGet (found: response + DBGetResponse event + DBGetComplete), DBDel, DBGet of the deleted/missing key, DBDel missing")
+    r = Rec(
+        "db",
+        notes="DBPut, DBGet (found: response + DBGetResponse event + DBGetComplete), DBDel, DBGet of the deleted/missing key, DBDel missing",
+    )
     r.login()
     r.c.settle(0.3)
     r.act([("Action", "DBPut"), ("Family", "amilab"), ("Key", "k1"), ("Val", "v1")])
@@ -640,14 +778,32 @@ def sc_queuesummary():
 
 @scenario
 def sc_queue_add_remove():
-    r = Rec("queue_add_remove", notes="QueueAdd, QueueAdd again (already there), QueuePause, QueueRemove, QueueRemove again (not there)")
+    r = Rec(
+        "queue_add_remove",
+        notes="QueueAdd, QueueAdd again (already there), QueuePause, QueueRemove, QueueRemove again (not there)",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "QueueAdd"), ("Queue", "support"), ("Interface", "Local/402@amilab/n"),
-           ("MemberName", "Agent 402"), ("Penalty", "1"), ("Paused", "false")])
+    r.act(
+        [
+            ("Action", "QueueAdd"),
+            ("Queue", "support"),
+            ("Interface", "Local/402@amilab/n"),
+            ("MemberName", "Agent 402"),
+            ("Penalty", "1"),
+            ("Paused", "false"),
+        ]
+    )
     r.act([("Action", "QueueAdd"), ("Queue", "support"), ("Interface", "Local/402@amilab/n")])
-    r.act([("Action", "QueuePause"), ("Queue", "support"), ("Interface", "Local/402@amilab/n"),
-           ("Paused", "true"), ("Reason", "lunch")])
+    r.act(
+        [
+            ("Action", "QueuePause"),
+            ("Queue", "support"),
+            ("Interface", "Local/402@amilab/n"),
+            ("Paused", "true"),
+            ("Reason", "lunch"),
+        ]
+    )
     r.act([("Action", "QueueRemove"), ("Queue", "support"), ("Interface", "Local/402@amilab/n")])
     r.act([("Action", "QueueRemove"), ("Queue", "support"), ("Interface", "Local/402@amilab/n")])
     return r.finish()
@@ -656,23 +812,45 @@ def sc_queue_add_remove():
 @scenario
 def sc_queue_call():
     wait_idle()
-    r = Rec("queue_call", notes="Originate Local/300@amilab (Queue support, ringall Local/400+401) Application Wait 6; events for ~10 s")
+    r = Rec(
+        "queue_call",
+        notes="Originate Local/300@amilab (Queue support, ringall Local/400+401) Application Wait 6; events for ~10 s",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Originate"), ("Channel", "Local/300@amilab"), ("Application", "Wait"),
-           ("Data", "6"), ("CallerID", '"Queue Caller" <777>'), ("Async", "true")],
-          wait=resp_and_event(r.c, "OriginateResponse"))
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "Local/300@amilab"),
+            ("Application", "Wait"),
+            ("Data", "6"),
+            ("CallerID", '"Queue Caller" <777>'),
+            ("Async", "true"),
+        ],
+        wait=resp_and_event(r.c, "OriginateResponse"),
+    )
     return r.finish(10.0)
 
 
 @scenario
 def sc_userevent():
-    r = Rec("userevent", notes="UserEvent AmilabTest with custom headers; does the event carry ActionID, and does it arrive before/after the response?")
+    r = Rec(
+        "userevent",
+        notes="UserEvent AmilabTest with custom headers; does the event carry ActionID, and does it arrive before/after the response?",
+    )
     r.login()
     r.c.settle(0.5)
-    r.act([("Action", "UserEvent"), ("UserEvent", "AmilabTest"), ("Header1", "value one"),
-           ("X-Custom", "custom: with colon")],
-          wait=lambda aid: (lambda: r.c.response(aid) is not None and r.c.event("UserEvent") is not None))
+    r.act(
+        [
+            ("Action", "UserEvent"),
+            ("UserEvent", "AmilabTest"),
+            ("Header1", "value one"),
+            ("X-Custom", "custom: with colon"),
+        ],
+        wait=lambda aid: (
+            lambda: r.c.response(aid) is not None and r.c.event("UserEvent") is not None
+        ),
+    )
     return r.finish()
 
 
@@ -683,7 +861,9 @@ def sc_sippeers():
 
 @scenario
 def sc_sipshowpeer():
-    return simple("sipshowpeer", [("Action", "SIPshowpeer"), ("Peer", "100")], notes="chan_sip is gone in 22")
+    return simple(
+        "sipshowpeer", [("Action", "SIPshowpeer"), ("Peer", "100")], notes="chan_sip is gone in 22"
+    )
 
 
 @scenario
@@ -702,11 +882,21 @@ def sc_missing_action():
 
 @scenario
 def sc_readonly_originate():
-    r = Rec("readonly_originate", user="readonly", notes="user readonly (read=all, no write) tries Originate and Ping")
+    r = Rec(
+        "readonly_originate",
+        user="readonly",
+        notes="user readonly (read=all, no write) tries Originate and Ping",
+    )
     r.login()
     r.c.settle(0.3)
-    r.act([("Action", "Originate"), ("Channel", "Local/100@amilab"), ("Application", "Wait"),
-           ("Data", "1")])
+    r.act(
+        [
+            ("Action", "Originate"),
+            ("Channel", "Local/100@amilab"),
+            ("Application", "Wait"),
+            ("Data", "1"),
+        ]
+    )
     r.act([("Action", "Ping")])
     r.act([("Action", "Command"), ("Command", "core show uptime")])
     return r.finish()
@@ -732,8 +922,12 @@ def sc_logoff():
 
 def asterisk_version():
     try:
-        out = subprocess.run(["chroot", ROOT, "asterisk", "-rx", "core show version"],
-                             capture_output=True, text=True, timeout=10).stdout.strip()
+        out = subprocess.run(
+            ["chroot", ROOT, "asterisk", "-rx", "core show version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return out or None
     except Exception:
         return None
@@ -748,13 +942,16 @@ def main(argv):
         with open(index_path) as f:
             index = json.load(f)
     index.setdefault("scenarios", {})
-    index.update({
-        "asterisk_version": asterisk_version(),
-        "recorded_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "host": HOST, "port": PORT,
-        "users": {u: {"secret": s} for u, s in USERS.items()},
-        "format": "each <file> holds exactly the bytes the server sent (CRLF kept), greeting line first",
-    })
+    index.update(
+        {
+            "asterisk_version": asterisk_version(),
+            "recorded_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "host": HOST,
+            "port": PORT,
+            "users": {u: {"secret": s} for u, s in USERS.items()},
+            "format": "each <file> holds exactly the bytes the server sent (CRLF kept), greeting line first",
+        }
+    )
     for n in names:
         print(f"recording {n}")
         index["scenarios"][n] = SCENARIOS[n]()
