@@ -292,13 +292,21 @@ class EventRecorder:
             return list(_read_bytes(f.read(size)))
 
     # -- reading ------------------------------------------------------------
-    def snapshot(self, *, include_spilled: bool = False) -> list[tuple[int, bytes]]:
-        """A consistent copy of the (received_at ns, raw) pairs, oldest first."""
+    def _columns(self, include_spilled: bool) -> tuple[list[int], list[bytes]]:
+        """Consistent copies of the receive times (ns) and raw blocks, oldest first."""
         with self._lock:
             times, raws = list(self._times), list(self._raws)
             path = self._spill_path
             size = path.stat().st_size if include_spilled and self._spilled and path else 0
-        return self._spilled_events(size) + list(zip(times, raws, strict=True))
+        spilled = self._spilled_events(size)
+        if spilled:
+            times = [ns for ns, _ in spilled] + times
+            raws = [raw for _, raw in spilled] + raws
+        return times, raws
+
+    def snapshot(self, *, include_spilled: bool = False) -> list[tuple[int, bytes]]:
+        """A consistent copy of the (received_at ns, raw) pairs, oldest first."""
+        return list(zip(*self._columns(include_spilled), strict=True))
 
     def messages(self, *, include_spilled: bool = False) -> list[Message]:
         """The recorded events as fresh :class:`Message` objects."""
@@ -308,7 +316,7 @@ class EventRecorder:
         self, numeric: bool | Literal["known"] = False, *, include_spilled: bool = False
     ) -> pd.DataFrame:
         """``received_at`` (UTC) and ``event`` first, then every header as in :func:`to_frame`."""
-        return _events_frame(self.snapshot(include_spilled=include_spilled), numeric)
+        return _events_frame(*self._columns(include_spilled), numeric)
 
     @property
     def df(self) -> pd.DataFrame:
@@ -413,17 +421,17 @@ def load_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
     return _load_parquet(Path(path))
 
 
-def _events_frame(events: list[tuple[int, bytes]], numeric: bool | Literal["known"]) -> Any:
+def _events_frame(times: list[int], raws: list[bytes], numeric: bool | Literal["known"]) -> Any:
     import numpy as np
     import pandas as pd
 
     from amilab.frames import STRING_DTYPE, to_frame
 
-    times = np.fromiter((ns for ns, _ in events), np.int64, len(events))
-    frame = to_frame([raw for _, raw in events], numeric=numeric)
-    event = frame.pop("Event") if "Event" in frame else pd.array([None] * len(events), STRING_DTYPE)
+    frame = to_frame(raws, numeric=numeric)
+    event = frame.pop("Event") if "Event" in frame else pd.array([None] * len(raws), STRING_DTYPE)
     frame.insert(0, "event", event)
-    frame.insert(0, "received_at", pd.to_datetime(times, unit="ns", utc=True))
+    stamps = np.fromiter(times, np.int64, len(times))
+    frame.insert(0, "received_at", pd.to_datetime(stamps, unit="ns", utc=True))
     return frame
 
 
