@@ -91,14 +91,19 @@ class Message:
     duplicates included; iteration and ``keys()`` give each key once.
     """
 
-    __slots__ = ("_pairs", "raw")
+    __slots__ = ("_name", "_pairs", "raw")
 
     raw: bytes
     _pairs: list[tuple[str, str]] | None
+    _name: str | object | None
 
     def __init__(self, raw: bytes, pairs: list[tuple[str, str]] | None = None) -> None:
         self.raw = raw
         self._pairs = pairs
+        self._name = _MISSING
+
+    def __reduce__(self) -> tuple[type[Message], tuple[bytes, list[tuple[str, str]] | None]]:
+        return (Message, (self.raw, self._pairs))
 
     @classmethod
     def from_pairs(cls, pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> Message:
@@ -120,7 +125,16 @@ class Message:
 
     @property
     def name(self) -> str | None:
-        """The value of ``Event``, ``Response`` or ``Action``, whichever this message is."""
+        """The value of ``Event``, ``Response`` or ``Action``, whichever this message is.
+
+        Cached: dispatch, monitors and recorders all ask for it on the hot path.
+        """
+        name = self._name
+        if name is _MISSING:
+            name = self._name = self._read_name()
+        return name  # type: ignore[return-value]
+
+    def _read_name(self) -> str | None:
         raw = self.raw
         if raw.startswith(_NAME_PREFIXES):
             # Read on every dispatch, so one prefix test and one slice: the value

@@ -193,3 +193,13 @@ def test_parsing_is_lazy() -> None:
     msg = Message(NEWCHANNEL)
     assert (msg.name, msg.kind, msg.action_id) == ("Newchannel", "event", "x-1")
     assert msg._pairs is None
+
+
+def test_name_is_cached_and_survives_pickle():
+    """name is read once and cached; a pickled Message comes back equal with the same name."""
+    import pickle
+
+    msg = Message(b"Event: Hangup\r\nChannel: X")
+    assert msg.name == "Hangup" and msg.name is msg.name
+    back = pickle.loads(pickle.dumps(msg))
+    assert back == msg and back.name == "Hangup" and back.raw == msg.raw
