@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sim_helpers import RawClient
 
-from amilab.sim import SimulatorServer
+from amilab.sim import PBX, SimulatorServer, VirtualClock
 
 
 @pytest.fixture
@@ -31,3 +31,19 @@ async def connect(server: SimulatorServer):
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def vserver():
+    """A simulator on a virtual clock: calls advance only with pbx.clock.run_for()."""
+    async with SimulatorServer(pbx=PBX(clock=VirtualClock(), seed=1)) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def admin(vserver):
+    """A raw client logged in as admin on the virtual-clock simulator."""
+    client = await RawClient().connect(vserver.host, vserver.port)
+    await client.login("admin", "amilab")
+    yield client
+    await client.close()

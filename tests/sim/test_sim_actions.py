@@ -5,22 +5,7 @@ from __future__ import annotations
 import pytest
 from sim_helpers import RawClient
 
-from amilab.sim import PBX, SimulatorServer, VirtualClock
-
-
-@pytest.fixture
-async def vserver():
-    """A simulator on a virtual clock: calls advance only with pbx.clock.run_for()."""
-    async with SimulatorServer(pbx=PBX(clock=VirtualClock(), seed=1)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def admin(vserver):
-    client = await RawClient().connect(vserver.host, vserver.port)
-    await client.login("admin", "amilab")
-    yield client
-    await client.close()
+from amilab.sim import SimulatorServer
 
 
 async def live_call(vserver, admin, exten: str = "102") -> str:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from sim_helpers import RawClient
-
-from amilab.sim import PBX, SimulatorServer, VirtualClock
+from amilab.sim import PBX, VirtualClock
 from amilab.sim import calls as sim_calls
 from amilab.sim.pbx import snapshot
 
@@ -25,20 +22,6 @@ CHANNEL_KEYS = [
     "Uniqueid",
     "Linkedid",
 ]
-
-
-@pytest.fixture
-async def vserver():
-    async with SimulatorServer(pbx=PBX(clock=VirtualClock(), seed=1)) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def admin(vserver):
-    client = await RawClient().connect(vserver.host, vserver.port)
-    await client.login("admin", "amilab")
-    yield client
-    await client.close()
 
 
 def collect(pbx: PBX) -> list[tuple[str, bytes]]:
