@@ -194,3 +194,54 @@ async def test_restart_under_live_client_reconnects(asterisk):
         assert (await ami.action("Ping")).ok
         gap = next(e for e in ami.connection_events if e.kind == "reconnected").gap
         assert gap is not None and gap > 0
+
+
+def _real_call(asterisk):
+    """Record a real Local-channel call on a live Session; return the recorder and monitor."""
+    from amilab.notebook.monitor import EventMonitor
+
+    session = amilab.connect(
+        asterisk.host,
+        asterisk.port,
+        username=asterisk.admin[0],
+        secret=asterisk.admin[1],
+        ping_interval=None,
+    )
+    try:
+        monitor = EventMonitor(session, ["*"], start=True)
+        with session.events("Hangup", timeout=10) as hangups:
+            session.action(
+                "Originate",
+                Channel="Local/200@amilab",
+                Context="amilab",
+                Exten="100",
+                Priority=1,
+                Async=True,
+            )
+            seen = [hangups.get(timeout=15) for _ in range(4)]
+        monitor.refresh()
+        monitor.close()
+    finally:
+        session.close()
+    return monitor, seen
+
+
+def test_recorder_monitor_and_analysis_on_a_real_call(asterisk, tmp_path):
+    """A real call: the monitor counts it, the recorder's frame and analysis.calls agree."""
+    from amilab.analysis import calls
+    from amilab.recorder import load_frame
+
+    monitor, hangups = _real_call(asterisk)
+    df = monitor.df
+    assert list(df.columns[:2]) == ["received_at", "event"]
+    names = set(df["event"])
+    assert {"Newchannel", "Newstate", "DialBegin", "DialEnd", "BridgeEnter", "Hangup"} <= names
+    assert (df["event"] == "Hangup").sum() == len(hangups) == 4
+    assert "Hangup" in monitor.view.value and "Newchannel" in monitor.view.value
+    table = calls(df)
+    # Local/200 dials Local/100: Dial propagates the Linkedid, so one call of 4 channels.
+    assert len(table) == 1 and int(table["channels"].iloc[0]) == 4
+    assert str(table["cause"].iloc[0]) == "16" and table["cause_txt"].iloc[0] == "Normal Clearing"
+    path = tmp_path / "real.parquet"
+    monitor.recorder.save(path)
+    assert load_frame(path).equals(df)
