@@ -214,6 +214,7 @@ class AMIClient:
         self._ping_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lost_reason: str | None = None
+        self._gave_up: str | None = None
 
     # -- public state ------------------------------------------------------
     @property
@@ -249,6 +250,7 @@ class AMIClient:
             return self
         self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._gave_up = None
         await self._open()
         self._emit(ConnectionEvent("connected", time.time()))
         if self.ping_interval and (self._ping_task is None or self._ping_task.done()):
@@ -381,20 +383,38 @@ class AMIClient:
         return server_ms / 1000 + self.timeout
 
     async def _ready_link(self, timeout: float) -> _Link:
+        """The logged-in link, waiting up to ``timeout`` for a reconnect under way.
+
+        The wait also ends when the reconnect task does (``close()`` cancelled
+        it, or re-login was refused), so no caller sleeps until its deadline
+        for a link that will not come.
+        """
         if not self._ready.is_set():
-            if self._closing or self._loop is None or not self.reconnect:
-                raise NotConnected(
-                    "not connected to AMI: call connect() first (or the client was closed)"
-                )
+            task = self._reconnect_task
+            if self._closing or task is None or task.done():
+                raise NotConnected(self._not_connected_reason())
+            ready = asyncio.ensure_future(self._ready.wait())
             try:
-                async with asyncio.timeout(timeout):
-                    await self._ready.wait()
-            except TimeoutError:
+                await asyncio.wait(
+                    (ready, task), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                ready.cancel()
+            if not self._ready.is_set():
+                if self._closing or task.done():
+                    raise NotConnected(self._not_connected_reason())
                 raise NotConnected(
                     f"still reconnecting to {self.host}:{self.port} after {timeout}s"
-                ) from None
+                )
         assert self._link is not None
         return self._link
+
+    def _not_connected_reason(self) -> str:
+        if self._closing:
+            return "not connected to AMI: the client was closed"
+        if self._gave_up is not None:
+            return f"not connected to AMI: reconnecting stopped: {self._gave_up}"
+        return "not connected to AMI: call connect() first (or the client was closed)"
 
     async def _send(
         self, link: _Link, action: Action, *, timeout: float, check: bool = True
@@ -539,7 +559,8 @@ class AMIClient:
                 log.error(
                     "reconnect to %s:%s: login refused; giving up: %s", self.host, self.port, exc
                 )
-                self._emit(ConnectionEvent("disconnected", time.time(), f"login refused: {exc}"))
+                self._gave_up = f"login refused: {exc}"
+                self._emit(ConnectionEvent("disconnected", time.time(), self._gave_up))
                 return
             except Exception as exc:  # any failure: try again later, never kill the task
                 log.info(

@@ -355,3 +355,106 @@ def test_sync_originate_deadline_covers_server_timeout():
     assert ami._default_deadline(Action("Originate", Channel="x", Timeout=45000)) == 55
     assert ami._default_deadline(Action("Originate", Channel="x")) == 40
     assert ami._default_deadline(Action("Originate", Channel="x", Async=True)) == 10
+
+
+class ScriptedServer:
+    """A minimal AMI server whose n-th connection follows ``modes[n]`` (last mode repeats).
+
+    ``"ok"`` answers every action with Success, ``"refuse"`` with Error,
+    ``"drop_at_login"`` closes on the first action, ``"mute"`` sends the
+    greeting and never answers.
+    """
+
+    def __init__(self, *modes: str) -> None:
+        self.modes = modes
+        self.accepted = 0
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> ScriptedServer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for w in self.writers:
+            w.close()
+
+    def open_connections(self) -> int:
+        return sum(1 for w in self.writers if not w.is_closing())
+
+    async def _handle(self, reader, writer) -> None:
+        mode = self.modes[min(self.accepted, len(self.modes) - 1)]
+        self.accepted += 1
+        self.writers.append(writer)
+        sp = ServerProtocol()
+        writer.write(sp.greeting())
+        try:
+            while data := await reader.read(65536):
+                for act in sp.receive_data(data):
+                    if mode == "drop_at_login":
+                        writer.transport.abort()
+                        return
+                    if mode == "ok":
+                        writer.write(sp.response(act, message="ok"))
+                    elif mode == "refuse":
+                        writer.write(sp.response(act, "Error", "Authentication failed"))
+            # EOF from the client: close our side too.
+            writer.close()
+        except ConnectionError:
+            pass
+
+
+def scripted(server: ScriptedServer, **kw) -> AMIClient:
+    kw.setdefault("ping_interval", None)
+    kw.setdefault("reconnect_delay", (0.01, 0.05))
+    kw.setdefault("auth", "plain")
+    return AMIClient("127.0.0.1", server.port, username="u", secret="s", **kw)
+
+
+async def test_close_during_reconnect_wakes_waiting_actions(pbx):
+    """close() while reconnecting fails actions waiting for the link at once, not at deadline."""
+    ami = make(pbx, reconnect_delay=(30.0, 30.0))
+    kinds: list[str] = []
+    ami.on_connection(lambda ev: kinds.append(ev.kind))
+    await ami.connect()
+    pbx.faults.drop_all()
+    await until(lambda: "disconnected" in kinds)
+    task = asyncio.create_task(ami.action("Ping", timeout=20))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    await ami.close()
+    async with asyncio.timeout(1.0):
+        with pytest.raises(amilab.NotConnected, match="closed"):
+            await task
+    assert ami._reconnect_task is not None and ami._reconnect_task.done()
+
+
+async def test_action_after_failed_connect_fails_at_once(pbx):
+    """After connect() failed (wrong secret), an action says 'connect first' at once, no wait."""
+    ami = AMIClient(pbx.host, pbx.port, username="admin", secret="nope", ping_interval=None)
+    with pytest.raises(amilab.AuthenticationError):
+        await ami.connect()
+    async with asyncio.timeout(1.0):
+        with pytest.raises(amilab.NotConnected, match="connect"):
+            await ami.action("Ping", timeout=20)
+
+
+async def test_reconnect_gave_up_fails_waiting_actions_with_reason():
+    """When re-login is refused the reconnect stops, and waiting actions fail at once saying why."""
+    async with ScriptedServer("ok") as server:
+        ami = scripted(server)
+        kinds: list[str] = []
+        ami.on_connection(lambda ev: kinds.append(ev.kind))
+        await ami.connect()
+        ami._secret = type(ami._secret)("wrong")
+        server.modes = ("refuse",)
+        ami._link.transport.abort()
+        await until(lambda: "disconnected" in kinds)
+        async with asyncio.timeout(1.0):
+            with pytest.raises(amilab.NotConnected, match="login refused"):
+                await ami.action("Ping", timeout=20)
+        await ami.close()
