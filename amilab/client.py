@@ -251,7 +251,13 @@ class AMIClient:
         self._loop = asyncio.get_running_loop()
         self._closing = False
         self._gave_up = None
-        await self._open()
+        try:
+            await self._open()
+        except ConnectionLost:
+            raise AuthenticationError(
+                f"the server closed the connection during login as {self.username!r}; "
+                "check the username, secret and the permit/deny lines in manager.conf"
+            ) from None
         self._emit(ConnectionEvent("connected", time.time()))
         if self.ping_interval and (self._ping_task is None or self._ping_task.done()):
             self._ping_task = asyncio.create_task(self._ping_loop(), name="amilab-ping")
@@ -334,11 +340,10 @@ class AMIClient:
             self._abort_link()
             raise
         except ConnectionLost:
+            # A first connect() reports this as a refusal; a reconnect retries it,
+            # as a server restarting mid-login looks the same from here.
             self._abort_link()
-            raise AuthenticationError(
-                f"the server closed the connection during login as {self.username!r}; "
-                "check the username, secret and the permit/deny lines in manager.conf"
-            ) from None
+            raise
         link.proto.login_finished(True)
         for expr in self.filters:
             await self._send(

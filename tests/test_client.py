@@ -458,3 +458,16 @@ async def test_reconnect_gave_up_fails_waiting_actions_with_reason():
             with pytest.raises(amilab.NotConnected, match="login refused"):
                 await ami.action("Ping", timeout=20)
         await ami.close()
+
+
+async def test_drop_during_relogin_keeps_reconnecting():
+    """A link that drops during re-login is retried, not mistaken for a refused login."""
+    async with ScriptedServer("ok", "drop_at_login", "ok") as server:
+        ami = scripted(server)
+        kinds: list[str] = []
+        ami.on_connection(lambda ev: kinds.append(ev.kind))
+        await ami.connect()
+        ami._link.transport.abort()
+        await until(lambda: "reconnected" in kinds)
+        assert server.accepted == 3 and ami.connected
+        await ami.close()
