@@ -105,8 +105,12 @@ def _real(series: pd.Series) -> pd.Series:
 def calls(df: pd.DataFrame) -> pd.DataFrame:
     """One row per call (``Linkedid``): times, parties, hangup cause, channel count.
 
-    ``answer`` is the first ``Newstate`` to Up or ``BridgeEnter``; ``end`` the
-    last ``Hangup``; ``talk_time`` is ``end - answer`` (NaT if unanswered).
+    ``answer`` is the first ``BridgeEnter`` (the caller meets a party), or for
+    a call that never bridges (an application such as ``Echo``, a queue
+    caller who gave up) its first ``Newstate`` to Up: ``Queue`` and IVRs
+    answer the caller at once, so Up alone would count hold time as talk.
+    ``end`` is the last ``Hangup``; ``talk_time`` is ``end - answer`` (NaT if
+    unanswered).
     ``caller`` is the ``CallerIDNum`` of the channel that started the call;
     ``callee`` the first real one of ``DialBegin``'s ``DestExten`` (app_dial
     gives the outgoing channel the caller's extension) and
@@ -119,8 +123,9 @@ def calls(df: pd.DataFrame) -> pd.DataFrame:
         return _empty(CALL_COLUMNS, "linkedid")
     by = ev.groupby("linkedid", sort=False)
     out = pd.DataFrame({"start": by["at"].min()})
-    answered = ev[_is_up(ev) | _is(ev["event"], "BridgeEnter")]
-    out["answer"] = answered.groupby("linkedid")["at"].min()
+    bridged = ev[_is(ev["event"], "BridgeEnter")].groupby("linkedid")["at"].min()
+    up = ev[_is_up(ev)].groupby("linkedid")["at"].min()
+    out["answer"] = bridged.reindex(out.index).fillna(up.reindex(out.index))
     hangups = ev[_is(ev["event"], "Hangup")]
     out["end"] = hangups.groupby("linkedid")["at"].max()
     out["duration"] = out["end"] - out["start"]

@@ -89,6 +89,38 @@ def test_unanswered_call_has_no_answer_or_talk_time():
     assert row["cause"] == "19"
 
 
+def test_queue_call_answer_is_when_caller_meets_agent():
+    """A queue answers its caller at once; answer and talk time start at the bridge, not hold."""
+    agent = A.replace("PJSIP/100-00000001", "Local/101@agents-00000003;1").replace(
+        "Uniqueid: 1795674000.1", "Uniqueid: 1795674000.3"
+    )
+    events = [
+        CALL[0],
+        (0, f"Event: Newstate\n{A}\nChannelState: 6\nChannelStateDesc: Up"),
+        (0, f"Event: QueueCallerJoin\n{A}\nQueue: support"),
+        (5, f"Event: Newchannel\n{agent}\nChannelState: 0\nChannelStateDesc: Down"),
+        (5, f"Event: Newstate\n{agent}\nChannelState: 6\nChannelStateDesc: Up"),
+        (5, f"Event: BridgeEnter\n{A}\nBridgeNumChannels: 1"),
+        (5, f"Event: BridgeEnter\n{agent}\nBridgeNumChannels: 2"),
+        (12, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
+    ]
+    row = calls(capture(events)).iloc[0]
+    assert row["answer"] == at(5)
+    assert row["talk_time"] == pd.Timedelta(seconds=7)
+    assert row["duration"] == pd.Timedelta(seconds=12)
+
+
+def test_call_without_bridge_is_answered_when_up():
+    """A call that never bridges (an application answering) is answered at its first Up."""
+    events = [
+        CALL[0],
+        (2, f"Event: Newstate\n{A}\nChannelState: 6\nChannelStateDesc: Up"),
+        (9, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
+    ]
+    row = calls(capture(events)).iloc[0]
+    assert row["answer"] == at(2) and row["talk_time"] == pd.Timedelta(seconds=7)
+
+
 def test_channel_lifecycles():
     """One row per Uniqueid with name, call, created/up/hung-up times and cause."""
     out = channel_lifecycles(capture(CALL))
