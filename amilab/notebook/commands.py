@@ -664,6 +664,7 @@ def parse_body(
     actions = []
     for block in _blocks(body):
         name = default_action
+        named = False
         headers = []
         for number, text in block:
             key, sep, value = text.partition(":")
@@ -672,7 +673,12 @@ def parse_body(
                 raise CommandError(f"line {number}: expected 'Key: Value', got {text!r}")
             value = expand(value[1:] if value[:1] == " " else value)
             if key.lower() == "action":
-                name = _action_name(value.strip())
+                if named:
+                    raise CommandError(
+                        f"line {number}: a second 'Action:' in one block; "
+                        "put a blank line between actions"
+                    )
+                name, named = _action_name(value.strip()), True
             else:
                 headers.append((key, value))
         if name is None:

@@ -287,6 +287,8 @@ def test_cell_commands():
         ("--for 3", "Action: Ping", "--for does not apply"),
         ("--secret x", "Action: Ping", "--secret does not apply"),
         ("", "Action: bad name", "not an AMI action name"),
+        ("", "Action: Ping\nAction: CoreSettings", "line 2: a second 'Action:'.*blank line"),
+        ("Getvar", "action: Ping\nVariable: A\nACTION: Ping", "line 3: a second 'Action:'"),
     ],
 )
 def test_cell_errors(line, body, message):
