@@ -254,6 +254,8 @@ class AMIClient:
         try:
             await self._open()
         except ConnectionLost:
+            # Dropped during the first login: report it as a refusal. A reconnect
+            # retries instead, as a server restarting mid-login looks the same.
             raise AuthenticationError(
                 f"the server closed the connection during login as {self.username!r}; "
                 "check the username, secret and the permit/deny lines in manager.conf"
@@ -316,7 +318,13 @@ class AMIClient:
                 f"could not connect to AMI at {self.host}:{self.port}: {exc}. Is Asterisk "
                 "running with manager.conf enabled=yes on that address and port?"
             ) from None
-        await self._login(link)
+        try:
+            await self._login(link)
+        except BaseException:
+            # Timed out, cancelled (close() during a reconnect) or a filter refused:
+            # never leave a half-logged-in socket open behind.
+            self._abort_link()
+            raise
 
     def _abort_link(self) -> None:
         if self._link is not None and self._link.transport is not None:
@@ -335,14 +343,13 @@ class AMIClient:
                 action = flow.send(result)
         except StopIteration:
             pass
+        except ActionTimeout:
+            raise NotConnected(
+                f"{self.host}:{self.port} sent the AMI greeting but did not answer the login "
+                f"within {self.connect_timeout}s"
+            ) from None
         except AuthenticationError:
             link.proto.login_finished(False)
-            self._abort_link()
-            raise
-        except ConnectionLost:
-            # A first connect() reports this as a refusal; a reconnect retries it,
-            # as a server restarting mid-login looks the same from here.
-            self._abort_link()
             raise
         link.proto.login_finished(True)
         for expr in self.filters:

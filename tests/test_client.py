@@ -470,4 +470,13 @@ async def test_drop_during_relogin_keeps_reconnecting():
         ami._link.transport.abort()
         await until(lambda: "reconnected" in kinds)
         assert server.accepted == 3 and ami.connected
-        await ami.close()
+
+
+async def test_unanswered_login_closes_its_socket():
+    """A server that greets but never answers the login: NotConnected, and the socket is closed."""
+    async with ScriptedServer("mute") as server:
+        ami = scripted(server, connect_timeout=0.3)
+        with pytest.raises(amilab.NotConnected, match="login"):
+            await ami.connect()
+        assert ami._link is None
+        await until(lambda: server.open_connections() == 0)
