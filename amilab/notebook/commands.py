@@ -652,6 +652,16 @@ def _blocks(body: str) -> list[list[tuple[int, str]]]:
     return [b for b in blocks if b]
 
 
+def _hint(text: str) -> str:
+    """How to write a line that looks like a line-magic word (``Ping``, ``Key=Value``)."""
+    if _ACTION_NAME.match(text):
+        return f" (write 'Action: {text}'; a blank line separates actions)"
+    key, sep, value = text.partition("=")
+    if sep and _ACTION_NAME.match(key):
+        return f" (in a cell, write '{key}: {value}')"
+    return ""
+
+
 def parse_body(
     body: str, default_action: str | None = None, expand: Expand | None = None
 ) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
@@ -670,7 +680,9 @@ def parse_body(
             key, sep, value = text.partition(":")
             key = key.strip()
             if not sep or not key:
-                raise CommandError(f"line {number}: expected 'Key: Value', got {text!r}")
+                raise CommandError(
+                    f"line {number}: expected 'Key: Value', got {text!r}{_hint(text)}"
+                )
             value = expand(value[1:] if value[:1] == " " else value)
             if key.lower() == "action":
                 if named:

@@ -288,6 +288,8 @@ def test_cell_commands():
         ("--secret x", "Action: Ping", "--secret does not apply"),
         ("", "Action: bad name", "not an AMI action name"),
         ("", "Action: Ping\nAction: CoreSettings", "line 2: a second 'Action:'.*blank line"),
+        ("", "Ping\n\nCoreSettings", "line 1: .*'Ping'.*write 'Action: Ping'"),
+        ("Originate", "Channel=PJSIP/101", "line 1: .*write 'Channel: PJSIP/101'"),
         ("Getvar", "action: Ping\nVariable: A\nACTION: Ping", "line 3: a second 'Action:'"),
     ],
 )
