@@ -150,10 +150,14 @@ class _Link(asyncio.Protocol):
         self.closed = True
         self.client._on_lost(self, exc)
 
-    def write(self, data: bytes) -> None:
+    def ensure_open(self) -> asyncio.Transport:
+        """The transport, or ConnectionLost if the link is closed or closing."""
         if self.transport is None or self.closed or self.transport.is_closing():
             raise ConnectionLost("the AMI connection is closed")
-        self.transport.write(data)
+        return self.transport
+
+    def write(self, data: bytes) -> None:
+        self.ensure_open().write(data)
 
 
 class AMIClient:
@@ -431,6 +435,9 @@ class AMIClient:
     async def _send(
         self, link: _Link, action: Action, *, timeout: float, check: bool = True
     ) -> ActionResult:
+        # After a protocol error the link is aborting but not yet lost (and its
+        # protocol refuses sends): that is a lost connection to the caller.
+        link.ensure_open()
         action_id, data = link.proto.send(action)
         future: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
         self._waiters[action_id] = future

@@ -480,3 +480,12 @@ async def test_unanswered_login_closes_its_socket():
             await ami.connect()
         assert ami._link is None
         await until(lambda: server.open_connections() == 0)
+
+
+async def test_action_sent_while_link_closes_on_protocol_error(pbx):
+    """An action sent after a protocol error, before the link is gone, gets ConnectionLost."""
+    async with make(pbx, reconnect=False, max_message_size=1024) as ami:
+        ami._link.data_received(b"Event: Huge\r\nData: " + b"x" * 4096)
+        with pytest.raises(amilab.ConnectionLost):
+            await ami.action("Ping", timeout=1)
+        assert not ami._waiters
