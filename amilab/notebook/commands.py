@@ -652,14 +652,23 @@ def _blocks(body: str) -> list[list[tuple[int, str]]]:
     return [b for b in blocks if b]
 
 
-def _hint(text: str) -> str:
-    """How to write a line that looks like a line-magic word (``Ping``, ``Key=Value``)."""
-    if _ACTION_NAME.match(text):
-        return f" (write 'Action: {text}'; a blank line separates actions)"
+def _bad_line(number: int, text: str) -> CommandError:
+    """The error for a body line without ``Key: Value``, hinting at the likely intent.
+
+    A line that starts with a secret header's name (``Secret=...``) is shown
+    without its value.
+    """
     key, sep, value = text.partition("=")
-    if sep and _ACTION_NAME.match(key):
-        return f" (in a cell, write '{key}: {value}')"
-    return ""
+    if not sep:
+        key, sep, value = text.partition(" ")
+    if key.strip().lower() in SECRET_HEADERS:
+        text, value = f"{key}{sep}***", "***"
+    hint = ""
+    if _ACTION_NAME.match(text):
+        hint = f" (write 'Action: {text}'; a blank line separates actions)"
+    elif sep == "=" and _ACTION_NAME.match(key):
+        hint = f" (in a cell, write '{key}: {value}')"
+    return CommandError(f"line {number}: expected 'Key: Value', got {text!r}{hint}")
 
 
 def parse_body(
@@ -680,9 +689,7 @@ def parse_body(
             key, sep, value = text.partition(":")
             key = key.strip()
             if not sep or not key:
-                raise CommandError(
-                    f"line {number}: expected 'Key: Value', got {text!r}{_hint(text)}"
-                )
+                raise _bad_line(number, text)
             value = expand(value[1:] if value[:1] == " " else value)
             if key.lower() == "action":
                 if named:

@@ -299,6 +299,14 @@ def test_cell_errors(line, body, message):
         parse_cell(line, body)
 
 
+@pytest.mark.parametrize("text", ["Secret=hunter2", "Secret hunter2", "key=hunter2"])
+def test_cell_error_hides_secret_value(text):
+    """A malformed secret line is named in the error without its value."""
+    with pytest.raises(CommandError) as caught:
+        parse_cell("", f"Action: Login\n{text}")
+    assert "line 2" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
 def test_help_text_lists_every_form():
     """The %ami? help names every sub-command and the options from the parser."""
     for word in ("connect", "sim", "command", "help", "actions", "events", "monitor", "last"):
