@@ -22,12 +22,27 @@ def is_list_end(msg: Message) -> bool:
     (e.g. ``StatusComplete``).
     """
     raw = msg.raw
-    if b"EventList: Complete" in raw or b"EventList: Cancelled" in raw:
+    if _has_line(raw, b"EventList: Complete") or _has_line(raw, b"EventList: Cancelled"):
         return True
     marker = msg.get("EventList")
     if marker is not None:
         return marker.lower() in ("complete", "cancelled")
     return msg.kind == "event" and (msg.name or "").endswith("Complete")
+
+
+def _has_line(raw: bytes, line: bytes) -> bool:
+    """True if ``line`` is a whole line of ``raw``, not text inside a header value.
+
+    A value is free text from outside (a caller's name can read
+    ``EventList: Complete``); a line start cannot be, values hold no newline.
+    """
+    start = raw.find(line)
+    while start >= 0:
+        end = start + len(line)
+        if (start == 0 or raw[start - 1] == 10) and raw[end : end + 1] in (b"", b"\r", b"\n"):
+            return True
+        start = raw.find(line, start + 1)
+    return False
 
 
 class ActionResult(list[Message]):

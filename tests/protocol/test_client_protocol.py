@@ -316,3 +316,21 @@ def test_fail_all_drops_pending() -> None:
     aid, _ = proto.send(Action("Ping"))
     assert proto.fail_all() == [aid]
     assert proto.pending == {} and proto.state is ConnState.READY
+
+
+def test_list_end_text_inside_a_value_does_not_end_the_list() -> None:
+    """A list item whose value reads 'EventList: Complete' (a caller's name) stays an item."""
+    proto = ready_client()
+    aid, _ = proto.send(Action("CoreShowChannels"))
+    stream = (
+        list_start(aid)
+        + event("CoreShowChannel", aid, ("CallerIDName", "EventList: Complete"))
+        + event("CoreShowChannel", aid, ("CallerIDName", "x EventList: Cancelled"))
+        + list_end("CoreShowChannelsComplete", aid, 2)
+    )
+    (done,) = completions(proto.receive_data(stream)).values()
+    assert [m["CallerIDName"] for m in done.result.events] == [
+        "EventList: Complete",
+        "x EventList: Cancelled",
+    ]
+    assert done.result.list_end is not None and done.result.list_end["ListItems"] == "2"

@@ -122,3 +122,14 @@ def test_repr() -> None:
     )
     assert repr(result) == "<ActionResult CoreShowChannels: Success, 1 events>"
     assert repr(ActionResult()) == "<ActionResult ?: pending>"
+
+
+def test_list_end_marker_must_be_a_whole_line() -> None:
+    """is_list_end ignores 'EventList: Complete' inside a value, and finds it as a line."""
+    from amilab.protocol.result import is_list_end
+
+    inside = Message(b"Event: CoreShowChannel\r\nCallerIDName: EventList: Complete")
+    longer = Message(b"Event: X\r\nEventList: Completely\r\nY: 1")
+    real = Message(b"Event: CoreShowChannelsComplete\r\nEventList: Complete\r\nListItems: 0")
+    assert not is_list_end(inside) and not is_list_end(longer)
+    assert is_list_end(real)
