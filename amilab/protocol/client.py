@@ -18,6 +18,12 @@ then collects the events carrying its ActionID until the one with
 carrying the ActionID of a finished action: Asterisk 22 sends
 ``OriginateResponse`` and the ``UserEvent`` event that way, and they must reach
 handlers, not vanish.
+
+Abandoned actions: an action that timed out or was cancelled is forgotten,
+and its late answer is counted as a stray. Generated ActionIDs never repeat,
+but a caller may choose the same ActionID again; until the abandoned action's
+answer has arrived, that ActionID is refused, so the late answer can never be
+taken for the new action's.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from amilab.protocol.serialize import Action
 from amilab.protocol.state import ConnState, transition
 
 __all__ = ["ClientProtocol", "Completed", "Greeting"]
+
+#: Caller-chosen ActionIDs of abandoned actions remembered until their late
+#: answer arrives; beyond this the oldest are forgotten, to bound memory.
+MAX_ABANDONED_IDS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +62,12 @@ class Completed:
 
 
 class _Pending:
-    __slots__ = ("listing", "result")
+    __slots__ = ("chosen", "listing", "result")
 
-    def __init__(self, action: Action) -> None:
+    def __init__(self, action: Action, chosen: bool) -> None:
         self.result = ActionResult(action=action)
         self.listing = False
+        self.chosen = chosen  # the caller gave the ActionID
 
 
 def _starts_list(response: Message) -> bool:
@@ -81,6 +92,8 @@ class ClientProtocol:
         self.state = ConnState.GREETING
         self.pending: dict[str, _Pending] = {}
         self.stray_responses = 0
+        # Abandoned caller-chosen ActionID -> True once its late list has started.
+        self._abandoned: dict[str, bool] = {}
         self._prefix = id_prefix or f"amilab-{os.getpid()}-{os.urandom(3).hex()}-"
         self._ids = itertools.count(1)
 
@@ -109,17 +122,27 @@ class ClientProtocol:
         if self.state in (ConnState.CLOSED, ConnState.ERROR):
             transition(self.state, "send")  # raises, naming the state
         action_id = action.action_id
+        chosen = action_id is not None
         if action_id is None:
             action_id = self.next_action_id()
             action = action.with_action_id(action_id)
         elif action_id in self.pending:
             raise ValueError(f"ActionID {action_id!r} is already in use by a pending action")
-        self.pending[action_id] = _Pending(action)
+        elif action_id in self._abandoned:
+            raise ValueError(
+                f"ActionID {action_id!r} belongs to an action that timed out or was "
+                "cancelled and whose answer may still arrive; choose another ActionID"
+            )
+        self.pending[action_id] = _Pending(action, chosen)
         return action_id, action.to_bytes()
 
     def cancel(self, action_id: str) -> None:
         """Forget a pending action (timed out or cancelled); late answers become strays."""
-        self.pending.pop(action_id, None)
+        entry = self.pending.pop(action_id, None)
+        if entry is not None and entry.chosen:
+            self._abandoned[action_id] = entry.listing
+            if len(self._abandoned) > MAX_ABANDONED_IDS:
+                del self._abandoned[next(iter(self._abandoned))]
 
     # -- receiving ---------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Message | Completed | Greeting]:
@@ -141,7 +164,7 @@ class ClientProtocol:
             self._move("greeting")
             version = buffer.greeting.rpartition("/")[2]
             out.append(Greeting(buffer.greeting, version))
-        if not self.pending:
+        if not self.pending and not self._abandoned:
             # Nothing to correlate, but a response here is still a stray (e.g. a
             # late answer to a cancelled action) and must be counted.
             for msg in messages:
@@ -161,6 +184,8 @@ class ClientProtocol:
         if entry is None:
             if msg.kind == "response":
                 self.stray_responses += 1
+            if action_id in self._abandoned:
+                self._settle(action_id, msg)
             out.append(msg)
             return
         result = entry.result
@@ -179,6 +204,16 @@ class ClientProtocol:
         result.append(msg)
         if is_list_end(msg):
             self._complete(action_id, out)  # type: ignore[arg-type]
+
+    def _settle(self, action_id: str, msg: Message) -> None:
+        """Free an abandoned ActionID once its late answer (and any list) has ended."""
+        if msg.kind == "response":
+            if _starts_list(msg):
+                self._abandoned[action_id] = True
+            else:
+                del self._abandoned[action_id]
+        elif self._abandoned[action_id] and is_list_end(msg):
+            del self._abandoned[action_id]
 
     def _complete(self, action_id: str, out: list[Message | Completed | Greeting]) -> None:
         entry = self.pending.pop(action_id)

@@ -334,3 +334,29 @@ def test_list_end_text_inside_a_value_does_not_end_the_list() -> None:
         "x EventList: Cancelled",
     ]
     assert done.result.list_end is not None and done.result.list_end["ListItems"] == "2"
+
+
+def test_abandoned_caller_action_id_not_reused_until_its_answer_arrives() -> None:
+    """A timed-out caller ActionID is refused until its late answer arrives (as a stray)."""
+    proto = ready_client()
+    proto.send(Action("Ping", ActionID="mine"))
+    proto.cancel("mine")
+    with pytest.raises(ValueError, match="mine"):
+        proto.send(Action("Ping", ActionID="mine"))
+    out = proto.receive_data(response("mine", "Success", ("Ping", "Pong")))
+    assert not completions(out) and proto.stray_responses == 1
+    aid, _ = proto.send(Action("Ping", ActionID="mine"))
+    (done,) = proto.receive_data(response("mine", "Success", ("Ping", "Pong")))
+    assert isinstance(done, Completed) and done.action_id == aid == "mine"
+
+
+def test_abandoned_list_action_id_freed_at_its_list_end() -> None:
+    """An abandoned caller-ID list action's late items are strays; the ID frees at the end."""
+    proto = ready_client()
+    proto.send(Action("CoreShowChannels", ActionID="L"))
+    proto.cancel("L")
+    proto.receive_data(list_start("L") + event("CoreShowChannel", "L"))
+    with pytest.raises(ValueError, match="'L'"):
+        proto.send(Action("CoreShowChannels", ActionID="L"))
+    proto.receive_data(list_end("CoreShowChannelsComplete", "L", 1))
+    assert proto.send(Action("CoreShowChannels", ActionID="L"))[0] == "L"
