@@ -126,8 +126,17 @@ class Session:
         return f"<Session {c.username}@{c.host}:{c.port} AMI {c.version or '?'} {status}>"
 
     # -- actions ------------------------------------------------------------
-    def _wait(self, timeout: float | None) -> float:
-        return (self.client.timeout if timeout is None else timeout) + WAIT_MARGIN
+    def _wait(self, timeout: float | None, action: Action | None = None) -> float:
+        """How long a blocking call waits: past every deadline the client itself keeps.
+
+        The client may wait its deadline for a reconnect, then its deadline for
+        the answer; a sync Originate's deadline includes the server's Timeout.
+        """
+        if timeout is None:
+            timeout = (
+                self.client.timeout if action is None else self.client._default_deadline(action)
+            )
+        return 2 * timeout + WAIT_MARGIN
 
     def action(
         self,
@@ -140,8 +149,9 @@ class Session:
         **fields: Any,
     ) -> ActionResult:
         """Send an action and block for its whole answer; see :meth:`AMIClient.action`."""
-        coro = self.client.action(action, headers, timeout=timeout, check=check, **fields)
-        return self.io.run(coro, self._wait(timeout))
+        act = action if isinstance(action, Action) else Action(action, headers, **fields)
+        coro = self.client.action(act, timeout=timeout, check=check)
+        return self.io.run(coro, self._wait(timeout, act))
 
     async def aaction(
         self,

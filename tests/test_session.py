@@ -119,3 +119,22 @@ def test_interpreter_exits_with_open_session(pbx):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+def test_sync_originate_waits_for_the_client_deadline(pbx, monkeypatch):
+    """Session.action waits as long as the client's deadline (a sync Originate's Timeout too)."""
+    import amilab.session
+
+    monkeypatch.setattr(amilab.session, "WAIT_MARGIN", 0.1)
+    with amilab.connect(pbx, ping_interval=None, timeout=0.1, reconnect=False) as s:
+        pbx.faults.half_open()
+        with pytest.raises(amilab.ActionTimeout, match="Originate"):
+            s.action(
+                "Originate",
+                Channel="Local/100@amilab",
+                Context="amilab",
+                Exten="100",
+                Priority=1,
+                Timeout=600,
+            )
+        pbx.faults.clear()
