@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amilab.sim.pbx import BUSY, DOWN, PBX, RING, RINGING, UP, Channel, snapshot
+from amilab.sim.pbx import (
+    BUSY,
+    CALLING_PRES,
+    DOWN,
+    PBX,
+    RING,
+    RINGING,
+    UP,
+    Channel,
+    snapshot,
+)
 
 __all__ = [
     "DEFAULT_RING_TIME",
@@ -80,9 +90,13 @@ def run_dialplan(pbx: PBX, channel: Channel) -> None:
 def _continue_later(pbx: PBX, channel: Channel, delay: float) -> None:
     def resume() -> None:
         channel.timer = None
-        if not channel.hungup:
-            channel.priority += 1
-            run_dialplan(pbx, channel)
+        if channel.hungup:
+            return
+        if not channel.in_dialplan:
+            teardown(pbx, channel, 0)  # an Originate application ended: cause 0
+            return
+        channel.priority += 1
+        run_dialplan(pbx, channel)
 
     channel.timer = pbx.clock.call_later(delay, resume)
 
@@ -103,7 +117,7 @@ def _execute(pbx: PBX, channel: Channel, app: str, data: str) -> bool:
         _continue_later(pbx, channel, delay)
         return False
     if name == "hangup":
-        teardown(pbx, channel, int(data) if data.isdigit() else 16, request=True)
+        teardown(pbx, channel, int(data) if data.isdigit() else 16, soft=True)
         return False
     if name == "dial":
         target, _, rest = data.partition(",")
@@ -145,6 +159,8 @@ def answer(pbx: PBX, channel: Channel) -> None:
     if partner is not None and channel.name.endswith(";2"):
         pbx.set_state(partner, UP)
         _answered(partner)
+        for _half in (channel, partner):  # one INUSE per half, after DialEnd: originate_sync.ami
+            pbx.device_state(channel.device, "INUSE")
 
 
 def _answered(channel: Channel) -> None:
@@ -215,6 +231,7 @@ def dial(pbx: PBX, caller: Channel, target: str, timeout: float, done: DialDone)
     """``Dial(target, timeout)`` from ``caller``; ``done`` gets the DIALSTATUS."""
     for var in DIAL_VARS:
         pbx.set_var(caller, var, "")
+    caller.dial_started = pbx.clock.now()
     local = parse_local(target)
     if local is not None:
         exten, context = local
@@ -222,8 +239,7 @@ def dial(pbx: PBX, caller: Channel, target: str, timeout: float, done: DialDone)
             done("CHANUNAVAIL")
             return
         callee, two = new_local_pair(pbx, exten, context, linkedid=caller.linkedid)
-        pbx.newexten(callee, "AppDial", "(Outgoing Line)")
-        local_bridge(pbx, callee, two)
+        _dial_local(pbx, caller, callee, two, target[6:])
         dial_begin(pbx, caller, callee, f"{exten}@{context}")
         _wait_for_answer(pbx, caller, callee, timeout, done)
         run_dialplan(pbx, two)
@@ -245,6 +261,25 @@ def dial(pbx: PBX, caller: Channel, target: str, timeout: float, done: DialDone)
     dial_begin(pbx, caller, callee, endpoint.name)
     _wait_for_answer(pbx, caller, callee, timeout, done)
     ring_phone(pbx, callee, timeout)
+
+
+def _dial_local(pbx: PBX, caller: Channel, one: Channel, two: Channel, number: str) -> None:
+    """app_dial preparing a Local pair, in 22's order (originate_async_call.ami).
+
+    ;1 takes the caller's place in the dialplan (its exten, its number as
+    caller ID, the caller's ID as connected line); ;2 gets the caller's ID.
+    """
+    pbx.set_var(one, "DIALEDPEERNUMBER", number)
+    one.context, one.exten = caller.context, caller.exten
+    one.cid_num, one.cid_name = caller.exten, caller.cid_name
+    one.conn_num, one.conn_name = caller.cid_num, caller.cid_name
+    pbx.newexten(one, "AppDial", "(Outgoing Line)")
+    pbx.emit_channel("NewCallerid", one, [("CID-CallingPres", CALLING_PRES)])
+    pbx.emit_channel("NewConnectedLine", one)
+    pbx.set_var(two, "DIALEDPEERNUMBER", number)
+    pbx.set_caller_id(two, caller.cid_num, caller.cid_name)
+    pbx.set_connected_line(two, caller.exten, caller.cid_name)
+    local_bridge(pbx, one, two)
 
 
 def ring_phone(pbx: PBX, callee: Channel, timeout: float) -> None:
@@ -289,9 +324,15 @@ def _wait_for_answer(
     def on_answer(_: Channel) -> None:
         if callee in caller.dialed:
             caller.dialed.remove(callee)
-        dial_end(pbx, caller, callee, "ANSWER")
         pbx.set_var(caller, "DIALSTATUS", "ANSWER")
+        pbx.set_var(caller, "DIALEDPEERNAME", callee.name)
+        pbx.set_var(caller, "DIALEDPEERNUMBER", callee.variables.get("DIALEDPEERNUMBER", ""))
+        dial_end(pbx, caller, callee, "ANSWER")
         answer(pbx, caller)
+        caller.dial_answered = pbx.clock.now()
+        if callee.partner is not None:  # the bridged ;1 re-announces itself, exten blank
+            callee.exten = ""
+            pbx.newexten(callee, "AppDial", "(Outgoing Line)")
         connect(pbx, caller, callee)
 
     def on_fail(reason: int) -> None:
@@ -307,12 +348,18 @@ def _wait_for_answer(
 
 
 def connect(pbx: PBX, caller: Channel, callee: Channel) -> None:
-    """Bridge two answered channels and mark their devices in use."""
+    """Bridge two answered channels, set ``BRIDGEPEER`` on each, mark phones in use.
+
+    Local pairs announced INUSE when they answered (:func:`answer`).
+    """
     bridge = pbx.create_bridge()
     pbx.bridge_enter(bridge, callee)
     pbx.bridge_enter(bridge, caller)
+    pbx.set_var(callee, "BRIDGEPEER", caller.name)
+    pbx.set_var(caller, "BRIDGEPEER", callee.name)
     for channel in (caller, callee):
-        pbx.device_state(channel.device, "INUSE")
+        if channel.tech != "Local":
+            pbx.device_state(channel.device, "INUSE")
 
 
 # -- originate ------------------------------------------------------------------
@@ -343,10 +390,12 @@ def originate(
     def then(channel: Channel) -> None:
         done(True, REASON_ANSWERED, channel)
         if application:
-            channel.in_dialplan = True
-            pbx.newexten(channel, application, data)
+            # Outside the dialplan: no Newexten, no ``h``, and Hangup cause 0 when the
+            # application returns (originate_sync.ami).
+            channel.in_dialplan = False
+            channel.application, channel.data = application, data
             if _execute(pbx, channel, application, data):
-                teardown(pbx, channel, 16, request=True)
+                teardown(pbx, channel, 0)
             return
         if context and exten:
             channel.context, channel.exten, channel.priority = context, exten, priority
@@ -359,19 +408,12 @@ def originate(
             done(False, REASON_FAILURE, None)
             return None
         one, two = new_local_pair(pbx, lexten, lcontext, uniqueids=uniqueids)
-        for channel in (one, two):
-            if callerid is not None:
-                channel.cid_num, channel.cid_name = callerid
-                channel.conn_num, channel.conn_name = callerid
         pbx.newexten(one, "AppDial2", "(Outgoing Line)")
-        for name, value in (variables or {}).items():
-            pbx.set_var(one, name, value)
-        local_bridge(pbx, one, two)
+        _originate_local(pbx, one, two, callerid, variables or {})
         dial_begin(pbx, None, one, f"{lexten}@{lcontext}")
 
         def local_answered(ch: Channel) -> None:
             dial_end(pbx, None, ch, "ANSWER")
-            _local_inuse(pbx, ch)
             then(ch)
 
         one.on_answer = local_answered
@@ -402,9 +444,31 @@ def originate(
     return channel
 
 
-def _local_inuse(pbx: PBX, channel: Channel) -> None:
-    pbx.device_state(channel.device, "INUSE")
-    pbx.device_state(channel.device, "INUSE")
+def _originate_local(
+    pbx: PBX,
+    one: Channel,
+    two: Channel,
+    callerid: tuple[str, str] | None,
+    variables: dict[str, str],
+) -> None:
+    """Originate's variables and caller ID on a Local pair, then ``LocalBridge``.
+
+    22 sets the variables on ;1 in reverse order (a prepended list) and on ;2 in
+    order; caller ID and connected line each announce themselves on each half
+    (originate_async_call.ami, queue_call.ami).
+    """
+    for name, value in reversed(variables.items()):
+        pbx.set_var(one, name, value)
+    if callerid is not None:
+        pbx.set_caller_id(one, *callerid)
+        pbx.set_connected_line(one, *callerid)
+    for name, value in variables.items():
+        pbx.set_var(two, name, value)
+    if callerid is not None:
+        two.conn_num, two.conn_name = callerid
+        pbx.set_caller_id(two, *callerid)
+        pbx.emit_channel("NewConnectedLine", two)
+    local_bridge(pbx, one, two)
 
 
 def redirect(pbx: PBX, channel: Channel, context: str, exten: str, priority: int) -> None:
@@ -412,10 +476,7 @@ def redirect(pbx: PBX, channel: Channel, context: str, exten: str, priority: int
     if channel.timer is not None:
         channel.timer.cancel()
         channel.timer = None
-    bridge = pbx.bridges.get(channel.bridge)
-    peers = [c for c in bridge.channels if c is not channel] if bridge is not None else []
-    pbx.bridge_leave(channel)
-    for peer in peers:
+    for peer in leave_bridge(pbx, channel):
         teardown(pbx, peer, 16, soft=True)
     channel.context, channel.exten, channel.priority = context, exten, priority
     run_dialplan(pbx, channel)
@@ -423,46 +484,106 @@ def redirect(pbx: PBX, channel: Channel, context: str, exten: str, priority: int
 
 # -- hang-up ----------------------------------------------------------------------
 def hangup(pbx: PBX, channel: Channel, cause: int = 16) -> None:
-    """Hang ``channel`` up from outside (the AMI ``Hangup`` action)."""
-    teardown(pbx, channel, cause, request=True)
+    """Hang ``channel`` up from outside (the AMI ``Hangup`` action).
+
+    Asterisk 22 emits no request event for the channel itself here, only the
+    ``HangupRequest`` its Local partner receives (tests/fixtures/asterisk22/hangup.ami).
+    """
+    teardown(pbx, channel, cause)
 
 
 def teardown(
     pbx: PBX, channel: Channel, cause: int, *, request: bool = False, soft: bool = False
 ) -> None:
-    """End ``channel``: request event, bridge leave, ``h`` extension, Hangup, peers."""
+    """End ``channel``, then its Local partner, the channels it dialed and its bridge peer.
+
+    The order is Asterisk 22's for one channel (originate_async_call.ami,
+    redirect.ami): leave the bridge (``BRIDGEPEER`` cleared on both sides first),
+    Dial's closing variables, ``SoftHangupRequest`` if ``soft`` (the ``Hangup()``
+    application, or a partner's hang-up), the ``h`` extension, the partner's
+    ``HangupRequest``, then ``Hangup``. ``request`` emits a ``HangupRequest`` for
+    ``channel`` itself first. A bridge peer left alone is ended silently, as
+    the dialed ;1 of a Local pair is in the recordings.
+    """
     if channel.hungup:
         return
+    with pbx.deferred_device_states():
+        _teardown(pbx, channel, cause, request=request, soft=soft)
+
+
+def _teardown(pbx: PBX, channel: Channel, cause: int, *, request: bool, soft: bool) -> None:
     if channel.timer is not None:
         channel.timer.cancel()
         channel.timer = None
     if request:
-        # Asterisk 22 reports the real cause here (16 for a dialplan Hangup() or the
-        # AMI Hangup action): tests/fixtures/asterisk22/{hangup,originate_async_call}.ami.
         pbx.emit_channel("HangupRequest", channel, [("Cause", str(cause))])
-    elif soft:
-        pbx.emit_channel("SoftHangupRequest", channel, [("Cause", str(cause))])
     if channel.state not in (UP, DOWN) and channel.on_fail is not None:
         _failed(channel, REASON_HANGUP)
     channel.on_answer = channel.on_fail = None
-    bridge = pbx.bridges.get(channel.bridge)
-    peers = [c for c in bridge.channels if c is not channel] if bridge is not None else []
-    pbx.bridge_leave(channel)
-    if channel.in_dialplan and pbx.extension_exists(channel.context, "h"):
-        channel.exten, channel.priority = "h", 1
-        for app, data in pbx.dialplan[channel.context]["h"]:
-            pbx.newexten(channel, app, data)
-            channel.priority += 1
-        channel.priority -= 0
+    peers = leave_bridge(pbx, channel)
+    _dial_closed(pbx, channel)
+    if soft:
+        # Cause 0 (an application simply ended) is requested as 16: originate_sync.ami.
+        pbx.emit_channel("SoftHangupRequest", channel, [("Cause", str(cause or 16))])
+    _run_h_extension(pbx, channel)
+    partner = channel.partner
+    wake = partner is not None and not partner.hungup
+    if partner is not None and wake:
+        pbx.emit_channel("HangupRequest", partner, [("Cause", str(cause))])
     pbx.destroy_channel(channel, cause)
-    if not any(c.device == channel.device for c in pbx.channels.values()):
-        pbx.device_state(channel.device, "NOT_INUSE")
+    _device_idle(pbx, channel)
     for callee in list(channel.dialed):
         channel.dialed.remove(callee)
         callee.on_answer = callee.on_fail = None
         teardown(pbx, callee, 16, soft=True)
-    partner = channel.partner
-    if partner is not None and not partner.hungup:
-        teardown(pbx, partner, 16, soft=True)
+    if partner is not None and wake:
+        teardown(pbx, partner, cause, soft=True)
     for peer in peers:
-        teardown(pbx, peer, 16, soft=True)
+        teardown(pbx, peer, 16)
+
+
+def leave_bridge(pbx: PBX, channel: Channel) -> list[Channel]:
+    """Take ``channel`` out of its bridge; return the channels left in it."""
+    bridge = pbx.bridges.get(channel.bridge)
+    if bridge is None:
+        return []
+    peers = [c for c in bridge.channels if c is not channel]
+    if len(peers) == 1:
+        for side in (channel, peers[0]):
+            pbx.set_var(side, "BRIDGEPEER", "")
+    pbx.bridge_leave(channel)
+    return peers
+
+
+def _dial_closed(pbx: PBX, channel: Channel) -> None:
+    """The variables app_dial sets on the caller when an answered call ends."""
+    if channel.dial_answered is None:
+        return
+    talk = max(0.0, pbx.clock.now() - channel.dial_answered)
+    dialed = max(0.0, pbx.clock.now() - channel.dial_started)
+    for name, value in (
+        ("ANSWEREDTIME", str(int(talk))),
+        ("ANSWEREDTIME_MS", str(int(talk * 1000))),
+        ("DIALEDTIME", str(int(dialed))),
+        ("DIALEDTIME_MS", str(int(dialed * 1000))),
+        ("DIALSTATUS", "ANSWER"),
+    ):
+        pbx.set_var(channel, name, value)
+    channel.dial_answered = None
+
+
+def _run_h_extension(pbx: PBX, channel: Channel) -> None:
+    if not channel.in_dialplan or not pbx.extension_exists(channel.context, "h"):
+        return
+    channel.exten, channel.priority = "h", 1
+    for app, data in pbx.dialplan[channel.context]["h"]:
+        pbx.newexten(channel, app, data)
+        channel.priority += 1
+
+
+def _device_idle(pbx: PBX, channel: Channel) -> None:
+    """NOT_INUSE once per Local half (two per pair, as 22 sends); once per other device."""
+    if channel.tech == "Local" or not any(
+        c.device == channel.device for c in pbx.channels.values()
+    ):
+        pbx.device_state(channel.device, "NOT_INUSE")

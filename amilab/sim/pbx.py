@@ -13,9 +13,10 @@ members), so the same actions work against both.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,8 @@ CAUSE_TEXT = {
     34: "Circuit/channel congestion",
 }
 UNKNOWN = "<unknown>"
+#: ``CID-CallingPres`` of NewCallerid: ast_describe_caller_presentation(0), as 22 sends it.
+CALLING_PRES = "0 (Presentation Allowed, Not Screened)"
 #: AMI event listener: (event name, privilege class, encoded bytes).
 Listener = Callable[[str, str, bytes], None]
 
@@ -115,6 +118,11 @@ class Channel:
     on_answer: Callable[[Channel], None] | None = None
     on_fail: Callable[[int], None] | None = None
     in_dialplan: bool = False
+    #: When this channel's Dial was answered / began (app_dial's ANSWEREDTIME, DIALEDTIME).
+    dial_answered: float | None = None
+    dial_started: float = 0.0
+    #: Called once when the channel is destroyed (a queue member's call ends).
+    on_hangup: Callable[[], None] | None = None
 
     @property
     def tech(self) -> str:
@@ -238,6 +246,7 @@ class PBX:
         self.globals: dict[str, str] = {"AMILAB_GLOBAL": "hello"}
         self.astdb: dict[str, str] = {}
         self.device_states: dict[str, str] = {}
+        self._deferred: list[tuple[str, str]] | None = None
         self.listeners: list[Listener] = []
         self.max_calls = 100
         #: Per-endpoint fate of the next call to it: "answer[:secs]", "busy", "noanswer".
@@ -367,6 +376,15 @@ class PBX:
             cat="dialplan",
         )
 
+    def set_caller_id(self, channel: Channel, num: str, name: str) -> None:
+        """Change the caller ID: ``NewCallerid`` (with ``CID-CallingPres``, as 22 sends)."""
+        channel.cid_num, channel.cid_name = num, name
+        self.emit_channel("NewCallerid", channel, [("CID-CallingPres", CALLING_PRES)])
+
+    def set_connected_line(self, channel: Channel, num: str, name: str) -> None:
+        channel.conn_num, channel.conn_name = num, name
+        self.emit_channel("NewConnectedLine", channel)
+
     def set_var(self, channel: Channel | None, name: str, value: str) -> None:
         if channel is None:
             self.globals[name] = value
@@ -376,13 +394,37 @@ class PBX:
         self.emit_channel("VarSet", channel, [("Variable", name), ("Value", value)], "dialplan")
 
     def device_state(self, device: str, state: str) -> None:
-        """Record a device state and emit DeviceStateChange (every change, as 22 does)."""
+        """Record a device state and emit DeviceStateChange (every change, as 22 does).
+
+        Inside :meth:`deferred_device_states` the event waits for the block's end.
+        """
         self.device_states[device] = state
-        self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
+        if self._deferred is not None:
+            self._deferred.append((device, state))
+        else:
+            self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
         if device.startswith("PJSIP/"):
             endpoint = self.endpoints.get(device[6:])
             if endpoint is not None:
                 endpoint.device_state = _ENDPOINT_STATE.get(state, endpoint.device_state)
+
+    @contextlib.contextmanager
+    def deferred_device_states(self) -> Iterator[None]:
+        """Hold DeviceStateChange events back until the outermost block ends.
+
+        Asterisk publishes device states from its devicestate thread, so after a
+        hang-up they trail the channel events (hangup.ami: both NOT_INUSE last).
+        """
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+        finally:
+            held, self._deferred = self._deferred, None
+            for device, state in held:
+                self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
 
     def destroy_channel(self, channel: Channel, cause: int) -> None:
         """Emit Hangup with ``Cause``/``Cause-txt`` and forget the channel."""
@@ -395,6 +437,9 @@ class PBX:
             "Hangup", channel, [("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, ""))]
         )
         self.channels.pop(channel.name, None)
+        callback, channel.on_hangup = channel.on_hangup, None
+        if callback is not None:
+            callback()
         if channel.endpoint in self.endpoints:
             endpoint = self.endpoints[channel.endpoint]
             endpoint.active_channels = max(0, endpoint.active_channels - 1)
