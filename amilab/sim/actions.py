@@ -575,8 +575,9 @@ def hangup(conn: Connection, msg: Message) -> Reply:
     channel = conn.pbx.find_channel(name) if name else None
     if channel is None:
         return respond(msg, "Error", "No such channel")
+    conn.send(respond(msg, "Success", "Channel Hungup"))  # before the events, as 22 does
     calls.hangup(conn.pbx, channel, cause)
-    return respond(msg, "Success", "Channel Hungup")
+    return None
 
 
 @action("Redirect", "call", "Redirect (transfer) a call.")
@@ -592,8 +593,9 @@ def redirect(conn: Connection, msg: Message) -> Reply:
     if not conn.pbx.extension_exists(context, exten):
         return respond(msg, "Error", "Extension does not exist.")
     priority = msg.get("Priority", "1")
+    conn.send(respond(msg, "Success", "Redirect successful"))  # before the events (redirect.ami)
     calls.redirect(conn.pbx, channel, context, exten, int(priority) if priority.isdigit() else 1)
-    return respond(msg, "Success", "Redirect successful")
+    return None
 
 
 @action("Getvar", "call,reporting", "Gets a channel variable or function value.")
