@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from amilab.sim.calls import dial, new_local_pair, teardown
+from amilab.sim.calls import answer, connect, dial, new_local_pair, teardown
 from amilab.sim.pbx import RING, UP, Channel, Queue, snapshot
 
 if TYPE_CHECKING:
@@ -200,18 +200,19 @@ def queue_call(
         leave()
         exten, _, rest = member.interface[6:].partition("@")
         agent, two = new_local_pair(pbx, exten, rest.split("/", 1)[0], linkedid=caller.linkedid)
-        pbx.set_state(two, UP)
-        pbx.set_state(agent, UP)
+        answer(pbx, two)
         member.in_call = True
         member.calls_taken += 1
         member.last_call = int(pbx.clock.now())
         queue.completed += 1
-        from amilab.sim.calls import connect
-
         connect(pbx, caller, agent)
 
-        def hang() -> None:
+        def release() -> None:
             member.in_call = False
+
+        agent.on_hangup = release  # however the call ends (the caller may hang up first)
+
+        def hang() -> None:
             teardown(pbx, caller, 16)
             if on_done is not None:
                 on_done()

@@ -165,3 +165,14 @@ def test_snapshot_header_order():
     channel = pbx.new_channel("PJSIP/100-00000000", emit=False)
     assert [k for k, _ in snapshot(channel)] == CHANNEL_KEYS
     assert [k for k, _ in snapshot(channel, "Dest")] == ["Dest" + k for k in CHANNEL_KEYS]
+
+
+def test_queue_member_freed_when_caller_hangs_up_first():
+    """A queue member is free again when the caller ends the call mid-talk, not only at talk end."""
+    pbx = PBX(clock=VirtualClock(), seed=1)
+    sim_calls.originate(pbx, "Local/300@amilab", application="Wait", data="3", done=lambda *a: None)
+    pbx.clock.run_for(2.5)
+    assert any(m.in_call for m in pbx.queues["support"].members)
+    pbx.clock.run_for(1.0)
+    assert not pbx.channels
+    assert not any(m.in_call for m in pbx.queues["support"].members)
