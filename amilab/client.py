@@ -36,7 +36,7 @@ from amilab.errors import (
 )
 from amilab.handlers import HandlerError, HandlerRegistry, Subscription
 from amilab.protocol import Action, ActionResult, ClientProtocol, Completed, Greeting, Message
-from amilab.protocol.login import AuthMode, login_flow
+from amilab.protocol.login import AuthMode, Secret, login_flow
 from amilab.protocol.serialize import HeaderInput
 from amilab.protocol.state import ConnState
 from amilab.trace import WireTrace
@@ -61,23 +61,6 @@ RECONNECT_DELAY = (0.5, 30.0)
 #: Events an ``events()`` iterator buffers before it drops the oldest (and counts them).
 DEFAULT_STREAM_SIZE = 10_000
 _READ_LIMIT_SLACK = 64 * 1024
-
-
-class _Secret:
-    """Holds the secret so that repr, str and traceback locals never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +173,7 @@ class AMIClient:
         self.host = host
         self.port = port if port is not None else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
         self.username = username
-        self._secret = _Secret(secret)
+        self._secret = Secret(secret)
         self.auth: AuthMode = auth
         self.tls = tls
         self.events_mask = events
@@ -337,9 +320,7 @@ class AMIClient:
 
     async def _login(self, link: _Link) -> None:
         link.proto.start_login()
-        flow = login_flow(
-            self.username, self._secret.reveal(), auth=self.auth, events=self.events_mask
-        )
+        flow = login_flow(self.username, self._secret, auth=self.auth, events=self.events_mask)
         try:
             action = next(flow)
             while True:
@@ -444,6 +425,7 @@ class AMIClient:
         try:
             link.write(data)
             self.trace.record("sent", data)
+            del data  # a Login's bytes hold the secret: keep them out of traceback locals
             async with asyncio.timeout(timeout):
                 result = await future
         except TimeoutError:

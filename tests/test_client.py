@@ -369,6 +369,7 @@ class ScriptedServer:
         self.modes = modes
         self.accepted = 0
         self.writers: list[asyncio.StreamWriter] = []
+        self.handlers: list[asyncio.Task[None]] = []
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -382,6 +383,8 @@ class ScriptedServer:
         self.server.close()
         for w in self.writers:
             w.close()
+        async with asyncio.timeout(2):
+            await asyncio.gather(*self.handlers, return_exceptions=True)
 
     def open_connections(self) -> int:
         return sum(1 for w in self.writers if not w.is_closing())
@@ -390,6 +393,7 @@ class ScriptedServer:
         mode = self.modes[min(self.accepted, len(self.modes) - 1)]
         self.accepted += 1
         self.writers.append(writer)
+        self.handlers.append(asyncio.current_task())
         sp = ServerProtocol()
         writer.write(sp.greeting())
         try:
@@ -412,7 +416,8 @@ def scripted(server: ScriptedServer, **kw) -> AMIClient:
     kw.setdefault("ping_interval", None)
     kw.setdefault("reconnect_delay", (0.01, 0.05))
     kw.setdefault("auth", "plain")
-    return AMIClient("127.0.0.1", server.port, username="u", secret="s", **kw)
+    kw.setdefault("secret", "s")
+    return AMIClient("127.0.0.1", server.port, username="u", **kw)
 
 
 async def test_close_during_reconnect_wakes_waiting_actions(pbx):
@@ -489,3 +494,29 @@ async def test_action_sent_while_link_closes_on_protocol_error(pbx):
         with pytest.raises(amilab.ConnectionLost):
             await ami.action("Ping", timeout=1)
         assert not ami._waiters
+
+
+TRACEBACK_SECRET = "Zq9-traceback-S3cret"
+
+
+@pytest.mark.parametrize("auth", ["plain", "md5"])
+async def test_secret_not_in_traceback_locals(pbx, auth):
+    """A refused or unanswered login's traceback, with locals (%xmode Verbose), hides the secret."""
+    import traceback
+
+    # The secret stays a module constant: a local here would show in this frame.
+    texts = []
+    ami = AMIClient(pbx.host, pbx.port, username="admin", secret=TRACEBACK_SECRET, auth=auth)
+    with pytest.raises(amilab.AuthenticationError) as refused:
+        await ami.connect()
+    texts.append(refused.value)
+    async with ScriptedServer("mute") as server:
+        ami = scripted(server, secret=TRACEBACK_SECRET, auth=auth, connect_timeout=0.2)
+        with pytest.raises(amilab.NotConnected) as unanswered:
+            await ami.connect()
+        texts.append(unanswered.value)
+    for exc in texts:
+        shown = "".join(
+            traceback.TracebackException.from_exception(exc, capture_locals=True).format()
+        )
+        assert "Traceback" in shown and TRACEBACK_SECRET not in shown

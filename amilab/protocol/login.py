@@ -16,10 +16,27 @@ from amilab.errors import AuthenticationError
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
 
-__all__ = ["AuthMode", "challenge_key", "login_flow"]
+__all__ = ["AuthMode", "Secret", "challenge_key", "login_flow"]
 
 AuthMode = Literal["md5", "plain", "auto"]
 LoginFlow = Generator[Action, ActionResult, ActionResult]
+
+
+class Secret:
+    """Holds a secret so that repr, str and traceback locals never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
 
 
 def challenge_key(challenge: str, secret: str) -> str:
@@ -37,7 +54,7 @@ def _refused(result: ActionResult, username: str) -> AuthenticationError:
 
 def login_flow(
     username: str,
-    secret: str,
+    secret: str | Secret,
     *,
     auth: AuthMode = "auto",
     events: str | bool | None = None,
@@ -47,7 +64,11 @@ def login_flow(
     ``auth="auto"`` tries the MD5 challenge and falls back to plain when the
     server refuses ``Challenge``. ``events`` sets the login event mask
     (``"off"``, ``"on"``, or a class list such as ``"call,system"``).
+    The secret is held as a :class:`Secret` so that no frame of this flow
+    shows it in a traceback with locals (IPython's ``%xmode Verbose``).
     """
+    hidden = secret if isinstance(secret, Secret) else Secret(secret)
+    del secret
     extra = (
         {}
         if events is None
@@ -56,7 +77,7 @@ def login_flow(
     if auth in ("md5", "auto"):
         challenge = yield Action("Challenge", AuthType="md5")
         if challenge.ok and challenge.response.get("Challenge"):
-            key = challenge_key(challenge.response["Challenge"], secret)
+            key = challenge_key(challenge.response["Challenge"], hidden.reveal())
             result = yield Action("Login", AuthType="md5", Username=username, Key=key, **extra)
             if not result.ok:
                 raise _refused(result, username)
@@ -65,7 +86,7 @@ def login_flow(
             raise AuthenticationError(
                 f"the server refused the MD5 challenge: {challenge.message}; try auth='plain'"
             )
-    result = yield Action("Login", Username=username, Secret=secret, **extra)
+    result = yield Action("Login", Username=username, Secret=hidden.reveal(), **extra)
     if not result.ok:
         raise _refused(result, username)
     return result
