@@ -15,6 +15,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -25,6 +26,10 @@ __all__ = ["IOThread"]
 T = TypeVar("T")
 #: How long stop() waits for the loop thread to finish (s).
 STOP_TIMEOUT = 5.0
+#: A blocked call wakes this often (s): ``_thread.interrupt_main()``, which
+#: ipykernel uses on Windows for the stop button, only takes effect when the
+#: waiting thread runs Python code again.
+INTERRUPT_POLL = 0.1
 
 
 class IOThread:
@@ -80,10 +85,23 @@ class IOThread:
             )
         future = self.submit(coro)
         try:
-            return future.result(timeout)
+            return self._wait(future, timeout)
         except BaseException:
             future.cancel()
             raise
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+        """``future.result(timeout)``, waking every INTERRUPT_POLL seconds."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = INTERRUPT_POLL if end is None else min(INTERRUPT_POLL, end - time.monotonic())
+            try:
+                return future.result(max(left, 0.0))
+            except TimeoutError:
+                # The coroutine's own TimeoutError (e.g. ActionTimeout), or ours at the end.
+                if future.done() or (end is not None and time.monotonic() >= end):
+                    raise
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a plain function on the I/O loop (for state only the loop may touch)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import _thread
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -138,3 +141,37 @@ def test_sync_originate_waits_for_the_client_deadline(pbx, monkeypatch):
                 Timeout=600,
             )
         pbx.faults.clear()
+
+
+def _sigint_main() -> None:
+    """A real SIGINT to the main thread, as Ctrl-C or Jupyter's stop button on POSIX."""
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+@pytest.mark.parametrize("interrupt", [_sigint_main, _thread.interrupt_main])
+def test_keyboard_interrupt_cancels_the_pending_action(session, pbx, interrupt):
+    """Ctrl-C while blocked in Session.action cancels the coroutine: no waiter, no pending entry.
+
+    Both ways a kernel interrupts: a real SIGINT, and ``_thread.interrupt_main()``
+    (ipykernel on Windows), which is only seen when the blocked wait wakes up.
+    """
+    assert threading.current_thread() is threading.main_thread()
+    pbx.faults.half_open()
+    timer = threading.Timer(0.3, interrupt)
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            session.action("Ping", timeout=20)
+    finally:
+        timer.cancel()
+        pbx.faults.clear()
+    assert time.monotonic() - start < 10, "the interrupt waited for the action's deadline"
+    client = session.client
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if not session.io.call(lambda: bool(client._waiters or client._link.proto.pending)):
+            break
+        time.sleep(0.01)
+    assert not client._waiters and not client._link.proto.pending
+    assert session.ping() > 0
