@@ -110,6 +110,18 @@ class EventStream:
         self.close()
 
 
+def _as_action(action: str | Action, headers: HeaderInput | None, fields: dict[str, Any]) -> Action:
+    """An Action from a name and headers; an Action object must come alone."""
+    if not isinstance(action, Action):
+        return Action(action, headers, **fields)
+    if headers is not None or fields:
+        raise TypeError(
+            "give headers either in the Action object or beside an action name, not both; "
+            "nothing was sent"
+        )
+    return action
+
+
 class _Link(asyncio.Protocol):
     """One TCP connection: hands bytes and EOF to its client."""
 
@@ -360,7 +372,7 @@ class AMIClient:
         header is sent with ``Timeout=``. ``check=False`` returns an error
         response instead of raising :class:`ActionError`.
         """
-        act = action if isinstance(action, Action) else Action(action, headers, **fields)
+        act = _as_action(action, headers, fields)
         deadline = self._default_deadline(act) if timeout is None else timeout
         link = await self._ready_link(deadline)
         return await self._send(link, act, timeout=deadline, check=check)

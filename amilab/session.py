@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from amilab.client import DEFAULT_STREAM_SIZE, AMIClient, ConnectionEvent
+from amilab.client import DEFAULT_STREAM_SIZE, AMIClient, ConnectionEvent, _as_action
 from amilab.errors import ActionTimeout
 from amilab.handlers import HandlerError, Subscription
 from amilab.iothread import IOThread
@@ -149,7 +149,7 @@ class Session:
         **fields: Any,
     ) -> ActionResult:
         """Send an action and block for its whole answer; see :meth:`AMIClient.action`."""
-        act = action if isinstance(action, Action) else Action(action, headers, **fields)
+        act = _as_action(action, headers, fields)
         coro = self.client.action(act, timeout=timeout, check=check)
         return self.io.run(coro, self._wait(timeout, act))
 

@@ -520,3 +520,12 @@ async def test_secret_not_in_traceback_locals(pbx, auth):
             traceback.TracebackException.from_exception(exc, capture_locals=True).format()
         )
         assert "Traceback" in shown and TRACEBACK_SECRET not in shown
+
+
+async def test_action_object_with_extra_headers_is_refused(pbx):
+    """Headers given beside an Action object are refused, not silently dropped."""
+    async with make(pbx) as ami:
+        with pytest.raises(TypeError, match="Action"):
+            await ami.action(amilab.Action("UserEvent", UserEvent="A"), {"Extra": "1"})
+        with pytest.raises(TypeError, match="Action"):
+            await ami.action(amilab.Action("UserEvent", UserEvent="A"), Extra="1")
