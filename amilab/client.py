@@ -81,7 +81,8 @@ class EventStream:
     """A bounded async iterator of events; when full it drops the oldest and counts them."""
 
     def __init__(self, client: AMIClient, patterns: tuple[str, ...], maxsize: int) -> None:
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
+        # ``None`` marks the end: close() posts it to wake a consumer waiting on get().
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize)
         self.dropped = 0
         self._sub = client.on(patterns or ("*",), self._put)
 
@@ -94,6 +95,8 @@ class EventStream:
 
     def close(self) -> None:
         self._sub.cancel()
+        if self._queue.empty():  # only then can a consumer be waiting; never full
+            self._queue.put_nowait(None)
 
     def __aiter__(self) -> EventStream:
         return self
@@ -101,7 +104,11 @@ class EventStream:
     async def __anext__(self) -> Message:
         if not self._sub.active and self._queue.empty():
             raise StopAsyncIteration
-        return await self._queue.get()
+        msg = await self._queue.get()
+        if msg is None:
+            self._queue.put_nowait(None)  # for any other waiting consumer
+            raise StopAsyncIteration
+        return msg
 
     async def __aenter__(self) -> EventStream:
         return self

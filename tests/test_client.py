@@ -529,3 +529,21 @@ async def test_action_object_with_extra_headers_is_refused(pbx):
             await ami.action(amilab.Action("UserEvent", UserEvent="A"), {"Extra": "1"})
         with pytest.raises(TypeError, match="Action"):
             await ami.action(amilab.Action("UserEvent", UserEvent="A"), Extra="1")
+
+
+async def test_event_stream_close_ends_a_waiting_iteration(pbx):
+    """Closing an events() stream ends an `async for` that is waiting for the next event."""
+    async with make(pbx) as ami:
+        stream = ami.events("NoSuchEvent")
+        got: list[amilab.Message] = []
+
+        async def consume() -> None:
+            async for ev in stream:
+                got.append(ev)
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.05)
+        stream.close()
+        async with asyncio.timeout(1.0):
+            await task
+        assert got == []
