@@ -9,6 +9,7 @@ twins (``aaction``, ``acommand``, ...) return awaitables for cells that use
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -49,10 +50,15 @@ class EventQueue:
         self._sub = session.on(patterns or ("*",), self._put)
 
     def _put(self, msg: Message) -> None:
-        with self._lock:
-            if self._queue.full():
+        with self._lock:  # one producer (the I/O thread); consumers may race us for items
+            try:
+                self._queue.put_nowait(msg)
+                return
+            except queue.Full:
+                pass
+            with contextlib.suppress(queue.Empty):
                 self._queue.get_nowait()
-                self.dropped += 1
+            self.dropped += 1
             self._queue.put_nowait(msg)
 
     def get(self, timeout: float | None = None) -> Message:

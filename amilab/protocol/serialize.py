@@ -132,8 +132,12 @@ class Action:
         return [("Action", self.name), *self.headers]
 
     def to_bytes(self) -> bytes:
-        """The wire form: ``Action: Name`` first, then the headers, then a blank line."""
-        return encode_pairs(self.pairs())
+        """The wire form: ``Action: Name`` first, then the headers, then a blank line.
+
+        Validated again here: ``headers`` is a plain list that may have been
+        changed since the Action was built, and no bytes may carry an injection.
+        """
+        return encode_pairs(normalize_headers(self.pairs()))
 
     def to_message(self) -> Message:
         return Message(self.to_bytes()[:-4], self.pairs())

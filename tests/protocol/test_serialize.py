@@ -153,3 +153,11 @@ def test_equality() -> None:
     assert Action("Ping", A=1) != Action("Ping", A=2)
     with pytest.raises(TypeError):
         hash(Action("Ping"))
+
+
+def test_headers_changed_after_build_are_validated_again():
+    """Mutating Action.headers after construction cannot smuggle CR/LF onto the wire."""
+    act = Action("Setvar", Variable="x", Value="1")
+    act.headers.append(("Value", "1\r\nAction: Command\r\nCommand: core stop now"))
+    with pytest.raises(ValueError, match="header injection"):
+        act.to_bytes()
