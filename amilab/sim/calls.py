@@ -3,15 +3,17 @@
 Theory of operation. A channel in the dialplan runs :func:`run_dialplan`: each
 priority emits ``Newexten`` and its application either continues at once
 (``NoOp``, ``Set``, ``Answer``), later (``Wait``, ``Echo``), by dialing
-(``Dial``, ``Queue``) or by hanging up. :func:`dial` creates the called
-channel(s), emits ``DialBegin``, and on answer ``DialEnd``, the bridge and
-device states; :func:`teardown` ends a channel, its Local partner and its
-bridge peer. Event order follows the Asterisk 22 transcripts in
-``tests/fixtures/asterisk22`` (originate_sync.ami, originate_async_call.ami):
-``Newchannel`` ;1 then ;2, ``Newexten AppDial2`` on ;1, ``LocalBridge``,
-``DialBegin``, the callee's dialplan, ``Newstate`` Up on ;2 then ;1,
-``DialEnd``, ``DeviceStateChange``; at the end ``HangupRequest``, the
-partner's ``Hangup``, ``SoftHangupRequest``, the ``h`` extension, ``Hangup``.
+(``Dial``, ``Queue``) or by hanging up. An Originate ``Application`` runs
+outside the dialplan (no ``Newexten``, no ``h``; cause 0 when it returns).
+:func:`dial` creates the called channel(s), emits ``DialBegin``, and on answer
+the Dial variables, ``DialEnd`` and the bridge; :func:`teardown` ends a channel,
+then its Local partner, what it dialed and its bridge peer.
+
+Event order follows Asterisk 22 per channel, per device and per bridge, as
+recorded in ``tests/fixtures/asterisk22`` (originate_sync, originate_async_call,
+hangup, redirect) and checked by ``tests/sim/test_call_sequences.py``. Across
+channels real Asterisk's order is a race between channel threads; the
+simulator picks one plausible interleaving, deterministically.
 """
 
 from __future__ import annotations
