@@ -258,11 +258,20 @@ NONDETERMINISTIC = {"queue_call"}
 RERUNS = sorted((Path(__file__).parent / "recordings").glob("*.rerun*.ami"))
 
 
-@pytest.mark.parametrize("name", sorted(CALL_SCENARIOS))
+_GAP = "real runs differ in their event set (NONDETERMINISTIC); the queue model is also incomplete"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_GAP))
+        if n in NONDETERMINISTIC
+        else n
+        for n in sorted(CALL_SCENARIOS)
+    ],
+)
 async def test_call_sequence_matches_recording(name):
     """The simulator's events for a recorded call are Asterisk 22's, in order, header for header."""
-    if name in NONDETERMINISTIC:
-        pytest.xfail("real runs differ in their event set; see NONDETERMINISTIC")
     problems = compare(recorded(name), await simulate(name))
     assert not problems, f"{name}: events differ from the recording\n{problems}"
 
