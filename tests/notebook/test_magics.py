@@ -123,6 +123,7 @@ def test_reconnect_replaces_session(ip, sim, magics, monkeypatch):
 
 def test_status_and_disconnect(ip, magics, capsys):
     """%ami status describes the link; %ami disconnect closes it and stops our simulator."""
+    threads_before = amilab_threads()  # other tests' shared I/O thread may be alive
     ip.run_line_magic("ami", "status")
     assert capsys.readouterr().out.startswith("Not connected.")
     ip.run_line_magic("ami", "sim")
@@ -132,7 +133,7 @@ def test_status_and_disconnect(ip, magics, capsys):
     ip.run_line_magic("ami", "disconnect")
     assert "simulator stopped" in capsys.readouterr().out
     assert magics.session is None and magics.sim is None
-    assert amilab_threads() == []
+    assert amilab_threads() == threads_before
 
 
 # -- actions -------------------------------------------------------------------
@@ -452,9 +453,10 @@ def test_unload_leaves_no_thread_or_socket(ip):
 
 def test_reload_keeps_one_working_magic(ip):
     """%reload_ext closes the old session; the new magics work and leave one matcher."""
+    threads_before = amilab_threads()
     ip.run_line_magic("ami", "sim")
     ip.run_line_magic("reload_ext", "amilab")
-    assert amilab_threads() == []
+    assert amilab_threads() == threads_before
     result = ip.run_cell("%ami Ping")
     assert result.success is False  # a fresh, unconnected magics object
     ip.run_line_magic("ami", "sim")
