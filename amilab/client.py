@@ -50,6 +50,8 @@ DEFAULT_TLS_PORT = 5039
 #: Default per-action deadline (s). Asterisk answers most actions in milliseconds;
 #: slow ones (sync Originate) take ``Timeout`` ms plus this margin if given.
 DEFAULT_TIMEOUT = 10.0
+#: Least time left for the answer once a reconnect wait used up the deadline (s).
+MIN_SEND_TIMEOUT = 0.05
 #: Asterisk's own wait for a sync Originate to be answered when no ``Timeout`` is sent.
 ORIGINATE_DEFAULT_TIMEOUT_MS = 30000
 #: Seconds between liveness pings, and how long a ping may take before the
@@ -254,6 +256,13 @@ class AMIClient:
         """Open the connection and log in; raises AuthenticationError or NotConnected."""
         if self.connected:
             return self
+        task = self._reconnect_task
+        if task is not None and not task.done() and not self._closing:
+            # A reconnect is already under way: join it rather than open a second link.
+            await asyncio.wait((task,), timeout=self.connect_timeout)
+            if self.connected:
+                return self
+            raise NotConnected(self._not_connected_reason())
         self._loop = asyncio.get_running_loop()
         self._closing = False
         self._gave_up = None
@@ -381,8 +390,12 @@ class AMIClient:
         """
         act = _as_action(action, headers, fields)
         deadline = self._default_deadline(act) if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         link = await self._ready_link(deadline)
-        return await self._send(link, act, timeout=deadline, check=check)
+        # One deadline for the whole call: time spent waiting for a reconnect counts.
+        remaining = max(deadline - (loop.time() - started), MIN_SEND_TIMEOUT)
+        return await self._send(link, act, timeout=remaining, check=check)
 
     def _default_deadline(self, action: Action) -> float:
         """``timeout`` unless the server itself may wait longer (a sync Originate's ``Timeout``)."""

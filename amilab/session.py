@@ -133,16 +133,16 @@ class Session:
 
     # -- actions ------------------------------------------------------------
     def _wait(self, timeout: float | None, action: Action | None = None) -> float:
-        """How long a blocking call waits: past every deadline the client itself keeps.
+        """How long a blocking call waits: past the one deadline the client keeps.
 
-        The client may wait its deadline for a reconnect, then its deadline for
-        the answer; a sync Originate's deadline includes the server's Timeout.
+        The client's deadline covers any reconnect wait and the answer; a sync
+        Originate's includes the server's own Timeout.
         """
         if timeout is None:
             timeout = (
                 self.client.timeout if action is None else self.client._default_deadline(action)
             )
-        return 2 * timeout + WAIT_MARGIN
+        return timeout + WAIT_MARGIN
 
     def action(
         self,

@@ -362,7 +362,7 @@ class ScriptedServer:
 
     ``"ok"`` answers every action with Success, ``"refuse"`` with Error,
     ``"drop_at_login"`` closes on the first action, ``"mute"`` sends the
-    greeting and never answers.
+    greeting and never answers, ``"login_only"`` answers Login and nothing else.
     """
 
     def __init__(self, *modes: str) -> None:
@@ -402,7 +402,7 @@ class ScriptedServer:
                     if mode == "drop_at_login":
                         writer.transport.abort()
                         return
-                    if mode == "ok":
+                    if mode == "ok" or (mode == "login_only" and act.name == "Login"):
                         writer.write(sp.response(act, message="ok"))
                     elif mode == "refuse":
                         writer.write(sp.response(act, "Error", "Authentication failed"))
@@ -547,3 +547,31 @@ async def test_event_stream_close_ends_a_waiting_iteration(pbx):
         async with asyncio.timeout(1.0):
             await task
         assert got == []
+
+
+async def test_one_deadline_covers_reconnect_wait_and_answer():
+    """timeout= bounds the whole call: a reconnect wait plus an unanswered action, not 2x."""
+    async with ScriptedServer("ok", "login_only") as server:
+        ami = scripted(server, reconnect_delay=(0.4, 0.4))
+        async with ami:
+            server.writers[0].transport.abort()
+            await until(lambda: not ami.connected)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            with pytest.raises(amilab.ActionTimeout):
+                await ami.action("Ping", timeout=1.0)
+            elapsed = loop.time() - start
+            assert server.accepted == 2  # it did reconnect, then waited for the answer
+            assert elapsed < 1.0 + 0.2
+
+
+async def test_connect_during_reconnect_joins_it(pbx):
+    """connect() while a reconnect is under way waits for it instead of opening a second link."""
+    ami = make(pbx, reconnect_delay=(0.3, 0.3))
+    async with ami:
+        pbx.faults.drop_all()
+        await until(lambda: not ami.connected)
+        first_task = ami._reconnect_task
+        await ami.connect()
+        assert ami.connected and ami._reconnect_task is first_task
+        assert [e.kind for e in ami.connection_events].count("reconnected") == 1
