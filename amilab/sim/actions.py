@@ -23,6 +23,7 @@ from amilab.protocol import Message, ServerProtocol, challenge_key
 from amilab.sim import calls
 from amilab.sim.cli import run_cli
 from amilab.sim.pbx import STATE_DESC, UNKNOWN, Channel, QueueMember, snapshot
+from amilab.sim.queues import member_fields
 
 if TYPE_CHECKING:
     from amilab.sim.server import Connection
@@ -741,7 +742,7 @@ def queue_status(conn: Connection, msg: Message) -> Reply:
         )
         for m in reversed(q.members):
             items.append(
-                event("QueueMember", [*_member_fields(q.name, m, "Name", "Location"), *_aid(msg)])
+                event("QueueMember", [*member_fields(q.name, m, "Name", "Location"), *_aid(msg)])
             )
         for pos, ch in enumerate(q.callers, 1):
             items.append(
@@ -763,31 +764,6 @@ def queue_status(conn: Connection, msg: Message) -> Reply:
                 )
             )
     return _list(conn, msg, "Queue status will follow", items, "QueueStatusComplete")
-
-
-def _member_fields(
-    queue: str, m: QueueMember, name_key: str = "MemberName", where_key: str = "Interface"
-) -> list[tuple[str, str]]:
-    fields = [
-        ("Queue", queue),
-        (name_key, m.name),
-        (where_key, m.interface),
-        ("StateInterface", m.interface),
-        ("Membership", m.membership),
-        ("Penalty", str(m.penalty)),
-        ("CallsTaken", str(m.calls_taken)),
-        ("LastCall", str(m.last_call)),
-        ("LastPause", str(m.last_pause)),
-        ("LoginTime", str(m.login_time)),
-        ("InCall", "1" if m.in_call else "0"),
-        ("Status", str(m.status)),
-        ("Paused", "1" if m.paused else "0"),
-        ("PausedReason", m.paused_reason),
-    ]
-    if name_key == "MemberName":
-        fields.append(("Ringinuse", "0"))
-    fields.append(("Wrapuptime", "0"))
-    return fields
 
 
 @action("QueueSummary", synopsis="Show queue summary.")
@@ -837,7 +813,7 @@ def queue_add(conn: Connection, msg: Message) -> Reply:
     )
     queue.members.append(member)
     conn.send(respond(msg, "Success", "Added interface to queue"))
-    conn.pbx.emit("QueueMemberAdded", "agent", _member_fields(queue.name, member))
+    conn.pbx.emit("QueueMemberAdded", "agent", member_fields(queue.name, member))
     return None
 
 
@@ -851,7 +827,7 @@ def queue_remove(conn: Connection, msg: Message) -> Reply:
         return respond(msg, "Error", "Unable to remove interface: Not there")
     queue.members.remove(member)
     conn.send(respond(msg, "Success", "Removed interface from queue"))
-    conn.pbx.emit("QueueMemberRemoved", "agent", _member_fields(queue.name, member))
+    conn.pbx.emit("QueueMemberRemoved", "agent", member_fields(queue.name, member))
     return None
 
 
@@ -878,7 +854,7 @@ def queue_pause(conn: Connection, msg: Message) -> Reply:
         member.paused = paused
         member.paused_reason = msg.get("Reason", "") if paused else ""
         member.last_pause = int(conn.pbx.clock.now()) if paused else member.last_pause
-        conn.pbx.emit("QueueMemberPause", "agent", _member_fields(q.name, member))
+        conn.pbx.emit("QueueMemberPause", "agent", member_fields(q.name, member))
     return None
 
 

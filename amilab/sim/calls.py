@@ -34,10 +34,18 @@ from amilab.sim.pbx import (
 
 __all__ = [
     "DEFAULT_RING_TIME",
+    "connect",
+    "device_idle",
     "dial",
+    "dial_begin",
+    "dial_end",
     "hangup",
+    "local_bridge",
+    "new_local_pair",
     "originate",
+    "parse_local",
     "run_dialplan",
+    "run_h_extension",
     "teardown",
 ]
 
@@ -127,11 +135,25 @@ def _execute(pbx: PBX, channel: Channel, app: str, data: str) -> bool:
         dial(pbx, channel, target, timeout, lambda status: _after_dial(pbx, channel, status))
         return False
     if name == "queue":
-        from amilab.sim.traffic import queue_call
+        from amilab.sim.queues import queue_call
 
-        queue_call(pbx, channel, data.split(",", 1)[0], on_done=lambda: None)
+        args = data.split(",")
+        timeout = _float(args[4], 0.0) if len(args) > 4 else 0.0
+        queue_call(
+            pbx,
+            channel,
+            args[0],
+            on_done=lambda: _next_priority(pbx, channel),
+            **({"timeout": timeout} if timeout > 0 else {}),
+        )
         return False
     return True
+
+
+def _next_priority(pbx: PBX, channel: Channel) -> None:
+    if not channel.hungup:
+        channel.priority += 1
+        run_dialplan(pbx, channel)
 
 
 def _after_dial(pbx: PBX, channel: Channel, status: str) -> None:
@@ -527,21 +549,21 @@ def _teardown(pbx: PBX, channel: Channel, cause: int, *, request: bool, soft: bo
     if soft:
         # Cause 0 (an application simply ended) is requested as 16: originate_sync.ami.
         pbx.emit_channel("SoftHangupRequest", channel, [("Cause", str(cause or 16))])
-    _run_h_extension(pbx, channel)
+    run_h_extension(pbx, channel)
     partner = channel.partner
     wake = partner is not None and not partner.hungup
     if partner is not None and wake:
         pbx.emit_channel("HangupRequest", partner, [("Cause", str(cause))])
     pbx.destroy_channel(channel, cause)
-    _device_idle(pbx, channel)
+    device_idle(pbx, channel)
     for callee in list(channel.dialed):
         channel.dialed.remove(callee)
         callee.on_answer = callee.on_fail = None
         teardown(pbx, callee, 16, soft=True)
     if partner is not None and wake:
-        teardown(pbx, partner, cause, soft=True)
+        teardown(pbx, partner, cause, soft=partner.in_dialplan)
     for peer in peers:
-        teardown(pbx, peer, 16)
+        teardown(pbx, peer, 16, soft=peer.in_dialplan)
 
 
 def leave_bridge(pbx: PBX, channel: Channel) -> list[Channel]:
@@ -570,11 +592,12 @@ def _dial_closed(pbx: PBX, channel: Channel) -> None:
         ("DIALEDTIME_MS", str(int(dialed * 1000))),
         ("DIALSTATUS", "ANSWER"),
     ):
-        pbx.set_var(channel, name, value)
+        if name != "DIALSTATUS" or channel.dial_app == "Dial":  # app_queue sets no DIALSTATUS
+            pbx.set_var(channel, name, value)
     channel.dial_answered = None
 
 
-def _run_h_extension(pbx: PBX, channel: Channel) -> None:
+def run_h_extension(pbx: PBX, channel: Channel) -> None:
     if not channel.in_dialplan or not pbx.extension_exists(channel.context, "h"):
         return
     channel.exten, channel.priority = "h", 1
@@ -583,7 +606,7 @@ def _run_h_extension(pbx: PBX, channel: Channel) -> None:
         channel.priority += 1
 
 
-def _device_idle(pbx: PBX, channel: Channel) -> None:
+def device_idle(pbx: PBX, channel: Channel) -> None:
     """NOT_INUSE once per Local half (two per pair, as 22 sends); once per other device."""
     if channel.tech == "Local" or not any(
         c.device == channel.device for c in pbx.channels.values()

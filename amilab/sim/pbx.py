@@ -54,6 +54,7 @@ CAUSE_TEXT = {
     17: "User busy",
     19: "User alerting, no answer",
     21: "Call Rejected",
+    26: "Answered elsewhere",
     34: "Circuit/channel congestion",
 }
 UNKNOWN = "<unknown>"
@@ -121,6 +122,8 @@ class Channel:
     #: When this channel's Dial was answered / began (app_dial's ANSWEREDTIME, DIALEDTIME).
     dial_answered: float | None = None
     dial_started: float = 0.0
+    #: The application that bridged it ("Dial" or "Queue"): only app_dial sets DIALSTATUS.
+    dial_app: str = "Dial"
     #: Called once when the channel is destroyed (a queue member's call ends).
     on_hangup: Callable[[], None] | None = None
 
@@ -169,6 +172,8 @@ class Queue:
     max: int = 0
     weight: int = 0
     servicelevel: int = 0
+    #: app_queue's state per waiting caller (:mod:`amilab.sim.queues`), in arrival order.
+    entries: list[Any] = field(default_factory=list)
 
     def member(self, interface: str) -> QueueMember | None:
         for m in self.members:
@@ -282,6 +287,7 @@ class PBX:
         self.bridges.clear()
         for queue in self.queues.values():
             queue.callers.clear()
+            queue.entries.clear()
         self.startup_time = self.reload_time = self.clock.now()
         self.processed_calls = 0
 

@@ -8,23 +8,24 @@ seed yields the same events byte for byte (Uniqueids and bridge ids included).
 
 Fates, with their Q.850 causes: answered (16, Normal Clearing), busy (17,
 User busy), no answer (19, User alerting, no answer), and queue calls into
-``support`` (answered by a member, or abandoned).
+``support`` (answered by a member after ringing, abandoned, or timed out;
+:mod:`amilab.sim.queues`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from amilab.sim.calls import answer, connect, dial, new_local_pair, teardown
-from amilab.sim.pbx import RING, UP, Channel, Queue, snapshot
+from amilab.sim.calls import dial, teardown
+from amilab.sim.pbx import RING, UP, Channel
+from amilab.sim.queues import queue_call
 
 if TYPE_CHECKING:
     from amilab.sim.clock import Handle
     from amilab.sim.pbx import PBX
 
-__all__ = ["FATE_WEIGHTS", "Traffic", "queue_call"]
+__all__ = ["FATE_WEIGHTS", "Traffic"]
 
 #: Share of generated calls per fate (answered, busy, no answer, queue).
 FATE_WEIGHTS = {"answer": 0.6, "busy": 0.15, "noanswer": 0.1, "queue": 0.15}
@@ -33,7 +34,10 @@ RING_RANGE = (0.5, 4.0)
 TALK_RANGE = (2.0, 30.0)
 #: How long a Dial waits for an unanswered phone (seconds).
 NO_ANSWER_TIMEOUT = 15.0
+#: How long the queue's members ring before one answers (seconds), and the caller's
+#: ``Queue()`` timeout when nobody does (the sandbox dialplan's ``Queue(support,,,,10)``).
 QUEUE_WAIT_RANGE = (1.0, 8.0)
+QUEUE_TIMEOUT = 10.0
 
 
 class Traffic:
@@ -98,7 +102,15 @@ class Traffic:
             abandon = rng.random() < 0.2
             caller.priority = 3
             pbx.newexten(caller, "Queue", "support,,,,10")
-            queue_call(pbx, caller, "support", wait=wait, talk=talk, abandon=abandon)
+            queue_call(
+                pbx,
+                caller,
+                "support",
+                timeout=QUEUE_TIMEOUT,
+                ring_delay=wait,
+                abandon_after=wait / 2 if abandon else None,
+                on_done=lambda: teardown(pbx, caller, 16),
+            )
             return
         pbx.fates[callee_name] = {"answer": f"answer:{ring}", "busy": f"busy:{ring}"}.get(
             fate, "noanswer"
@@ -140,83 +152,3 @@ def _end_talk(pbx: PBX, caller: Channel, caller_hangs_up: bool) -> None:
     peers = [c for c in bridge.channels if c is not caller] if bridge else []
     target = caller if caller_hangs_up or not peers else peers[0]
     teardown(pbx, target, 16)
-
-
-def _queue_headers(queue: Queue, caller: Channel) -> list[tuple[str, str]]:
-    position = queue.callers.index(caller) + 1 if caller in queue.callers else 1
-    return [("Queue", queue.name), ("Position", str(position)), ("Count", str(len(queue.callers)))]
-
-
-def queue_call(
-    pbx: PBX,
-    caller: Channel,
-    name: str,
-    *,
-    wait: float = 2.0,
-    talk: float = 5.0,
-    abandon: bool = False,
-    on_done: Callable[[], None] | None = None,
-) -> None:
-    """``Queue(name)``: join, wait, then a member answers (or the caller gives up)."""
-    queue = pbx.queues.get(name)
-    if queue is None:
-        teardown(pbx, caller, 16, request=True)
-        return
-    queue.callers.append(caller)
-    pbx.emit("QueueCallerJoin", "agent", [*snapshot(caller), *_queue_headers(queue, caller)])
-    joined = pbx.clock.now()
-
-    def leave() -> None:
-        if caller in queue.callers:
-            headers = [*snapshot(caller), *_queue_headers(queue, caller)]
-            queue.callers.remove(caller)
-            pbx.emit("QueueCallerLeave", "agent", headers)
-        queue.holdtime = int(pbx.clock.now() - joined)
-
-    def give_up() -> None:
-        caller.timer = None
-        pbx.emit(
-            "QueueCallerAbandon",
-            "agent",
-            [
-                *snapshot(caller),
-                ("Queue", queue.name),
-                ("Position", "1"),
-                ("OriginalPosition", "1"),
-                ("HoldTime", str(int(pbx.clock.now() - joined))),
-            ],
-        )
-        leave()
-        queue.abandoned += 1
-        teardown(pbx, caller, 16)
-
-    def connect_member() -> None:
-        caller.timer = None
-        free = [m for m in queue.members if not m.in_call and not m.paused]
-        if not free:
-            give_up()
-            return
-        member = free[0]
-        leave()
-        exten, _, rest = member.interface[6:].partition("@")
-        agent, two = new_local_pair(pbx, exten, rest.split("/", 1)[0], linkedid=caller.linkedid)
-        answer(pbx, two)
-        member.in_call = True
-        member.calls_taken += 1
-        member.last_call = int(pbx.clock.now())
-        queue.completed += 1
-        connect(pbx, caller, agent)
-
-        def release() -> None:
-            member.in_call = False
-
-        agent.on_hangup = release  # however the call ends (the caller may hang up first)
-
-        def hang() -> None:
-            teardown(pbx, caller, 16)
-            if on_done is not None:
-                on_done()
-
-        caller.timer = pbx.clock.call_later(talk, hang)
-
-    caller.timer = pbx.clock.call_later(wait, give_up if abandon else connect_member)

@@ -168,11 +168,47 @@ def test_snapshot_header_order():
 
 
 def test_queue_member_freed_when_caller_hangs_up_first():
-    """A queue member is free again when the caller ends the call mid-talk, not only at talk end."""
+    """A queue member is free again when the caller ends the call mid-talk; Reason is caller."""
     pbx = PBX(clock=VirtualClock(), seed=1)
-    sim_calls.originate(pbx, "Local/300@amilab", application="Wait", data="3", done=lambda *a: None)
-    pbx.clock.run_for(2.5)
+    events = collect(pbx)
+    sim_calls.originate(pbx, "Local/300@amilab", application="Wait", data="1", done=lambda *a: None)
+    pbx.clock.run_for(0.5)
     assert any(m.in_call for m in pbx.queues["support"].members)
     pbx.clock.run_for(1.0)
     assert not pbx.channels
     assert not any(m.in_call for m in pbx.queues["support"].members)
+    complete = [data for name, data in events if name == "AgentComplete"]
+    assert len(complete) == 1 and b"Reason: caller\r\n" in complete[0]
+
+
+def test_queue_caller_waits_for_a_busy_member():
+    """With every member busy a second caller waits, then is rung when one is free again."""
+    pbx = PBX(clock=VirtualClock(), seed=1)
+    events = collect(pbx)
+    for _ in range(3):
+        sim_calls.originate(
+            pbx, "Local/300@amilab", application="Wait", data="6", done=lambda *a: None
+        )
+    pbx.clock.run_for(0.5)
+    assert all(m.in_call for m in pbx.queues["support"].members)
+    assert len(pbx.queues["support"].callers) == 1
+    pbx.clock.run_for(20)
+    names = [n for n, _ in events]
+    assert names.count("AgentConnect") == 3 and names.count("AgentComplete") == 3
+    assert not pbx.channels and not pbx.queues["support"].callers
+
+
+def test_queue_times_out_without_members():
+    """No member to ring: after Queue()'s timeout the caller leaves and the dialplan goes on."""
+    pbx = PBX(clock=VirtualClock(), seed=1)
+    pbx.queues["support"].members.clear()
+    events = collect(pbx)
+    sim_calls.originate(
+        pbx, "Local/300@amilab", application="Wait", data="30", done=lambda *a: None
+    )
+    pbx.clock.run_for(9.5)
+    assert "QueueCallerLeave" not in [n for n, _ in events]
+    pbx.clock.run_for(1.0)
+    names = [n for n, _ in events]
+    assert names.index("MusicOnHoldStop") < names.index("QueueCallerLeave")
+    assert not pbx.channels  # the dialplan's Hangup() after Queue()
