@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 #: Where a virtual clock starts: a fixed epoch, so Uniqueids repeat run to run.
 VIRTUAL_EPOCH = 1_700_000_000.0
+NS_PER_SECOND = 1_000_000_000
 #: How long a call from another thread waits for the sim loop to run it.
 THREADSAFE_TIMEOUT = 10.0
 
@@ -36,6 +37,7 @@ class Clock(Protocol):
     """What the model needs from time: now, later, and a way in from other threads."""
 
     def now(self) -> float: ...
+    def now_ns(self) -> int: ...
     def call_later(self, delay: float, callback: Callable[[], Any]) -> Handle: ...
     def run_threadsafe(self, fn: Callable[[], T]) -> T: ...
 
@@ -53,6 +55,9 @@ class LoopClock:
 
     def now(self) -> float:
         return time.time()
+
+    def now_ns(self) -> int:
+        return time.time_ns()
 
     def call_later(self, delay: float, callback: Callable[[], Any]) -> Handle:
         return self.loop.call_later(max(0.0, delay), callback)
@@ -91,20 +96,35 @@ class _VirtualHandle:
         self.cancelled = True
 
 
+def _ns(seconds: float) -> int:
+    """Seconds as whole nanoseconds (a float delay like 0.1 becomes exactly 100_000_000)."""
+    return round(seconds * NS_PER_SECOND)
+
+
 class VirtualClock:
-    """Simulated time: nothing happens until :meth:`run_for` / :meth:`advance`."""
+    """Simulated time: nothing happens until :meth:`run_for` / :meth:`advance`.
+
+    Time is kept in integer nanoseconds since 1970, so adding up delays is
+    exact: float seconds near 1.7e9 carry only ~0.2 µs of precision, which
+    showed as 100 ns noise in every duration. :meth:`now` is the nearest float
+    to the exact time; :meth:`now_ns` is the exact integer.
+    """
 
     def __init__(self, start: float = VIRTUAL_EPOCH) -> None:
-        self._now = start
-        self._heap: list[tuple[float, int, _VirtualHandle, Callable[[], Any]]] = []
+        self._now = _ns(start)
+        self._heap: list[tuple[int, int, _VirtualHandle, Callable[[], Any]]] = []
         self._seq = itertools.count()
 
     def now(self) -> float:
+        return self._now / NS_PER_SECOND
+
+    def now_ns(self) -> int:
+        """The exact simulated time, in nanoseconds since 1970."""
         return self._now
 
     def call_later(self, delay: float, callback: Callable[[], Any]) -> Handle:
         handle = _VirtualHandle()
-        when = self._now + max(0.0, delay)
+        when = self._now + _ns(max(0.0, delay))
         heapq.heappush(self._heap, (when, next(self._seq), handle, callback))
         return handle
 
@@ -113,7 +133,7 @@ class VirtualClock:
 
     def run_for(self, seconds: float) -> int:
         """Run every callback due within ``seconds``, in time order; return how many ran."""
-        end = self._now + seconds
+        end = self._now + _ns(seconds)
         ran = 0
         while self._heap and self._heap[0][0] <= end:
             when, _, handle, callback = heapq.heappop(self._heap)
