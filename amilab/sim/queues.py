@@ -37,7 +37,8 @@ __all__ = ["member_fields", "queue_call"]
 
 #: Hang-up cause of a ringall loser: AST_CAUSE_ANSWERED_ELSEWHERE (queue_call.ami).
 CAUSE_ANSWERED_ELSEWHERE = 26
-#: ``Queue()``'s wait for a member when none answers (seconds), if the dialplan gives none.
+#: ``Queue()``'s wait when the dialplan gives no timeout (seconds). Real app_queue then
+#: waits for ever; the simulator gives up so that no call lingers in a long run.
 DEFAULT_QUEUE_TIMEOUT = 300.0
 #: Music-on-hold class of the sandbox's queues (``MusicOnHoldStart`` ``Class``).
 MOH_CLASS = "default"
@@ -355,7 +356,11 @@ def _abandon(entry: _Entry) -> None:
 
 
 def _caller_gone(entry: _Entry) -> None:
-    """The caller hung up while waiting: ``QueueCallerAbandon``, members stop ringing."""
+    """The caller hung up while waiting: ``QueueCallerAbandon``, members stop ringing.
+
+    Not recorded from the sandbox: here it follows the caller's ``Hangup``
+    (the hook runs once the channel is gone).
+    """
     pbx, queue, caller = entry.pbx, entry.queue, entry.caller
     if entry.connected:
         return
