@@ -28,6 +28,15 @@ def make(pbx, **kw) -> AMIClient:
     return AMIClient(pbx.host, pbx.port, username="admin", secret=SECRET, **kw)
 
 
+def watched(ami: AMIClient) -> tuple[AMIClient, list[str], list[str]]:
+    """The client, with lists filling with its connection events and UserEvent names."""
+    kinds: list[str] = []
+    ami.on_connection(lambda ev: kinds.append(ev.kind))
+    names: list[str] = []
+    ami.on("UserEvent", lambda m: names.append(m["UserEvent"]))
+    return ami, kinds, names
+
+
 async def until(predicate, timeout: float = 5.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -163,11 +172,7 @@ async def test_half_open_peer_detected_by_ping(pbx):
 
 async def test_reconnect_after_drop_keeps_handlers_and_reports_gap(pbx):
     """Dropped link: Disconnected/Reconnected are reported and old handlers see new events."""
-    ami = make(pbx)
-    kinds: list[str] = []
-    ami.on_connection(lambda ev: kinds.append(ev.kind))
-    names: list[str] = []
-    ami.on("UserEvent", lambda m: names.append(m["UserEvent"]))
+    ami, kinds, names = watched(make(pbx))
     async with ami:
         pbx.faults.drop_all()
         await until(lambda: "reconnected" in kinds)
@@ -192,11 +197,7 @@ async def test_pending_actions_fail_on_drop(pbx):
 
 async def test_filters_reapplied_after_reconnect(pbx):
     """A server-side Filter added once still applies after a reconnect."""
-    ami = make(pbx)
-    kinds: list[str] = []
-    ami.on_connection(lambda ev: kinds.append(ev.kind))
-    names: list[str] = []
-    ami.on("UserEvent", lambda m: names.append(m["UserEvent"]))
+    ami, kinds, names = watched(make(pbx))
     async with ami:
         await ami.add_filter("UserEvent: Keep")
         pbx.faults.drop_all()
