@@ -19,13 +19,14 @@ from amilab.errors import (
     NotConnected,
     ProtocolError,
 )
-from amilab.protocol import Action, ActionResult, Message
+from amilab.protocol import Action, Message
 
 if TYPE_CHECKING:
     from amilab.client import AMIClient
     from amilab.frames import to_frame
     from amilab.notebook.monitor import EventMonitor
     from amilab.recorder import EventRecorder, load_capture, replay
+    from amilab.results import ActionResult
     from amilab.session import Session, connect
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ActionResult": "amilab.results",
     "AMIClient": "amilab.client",
     "Session": "amilab.session",
     "connect": "amilab.session",

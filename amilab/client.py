@@ -1,16 +1,27 @@
-"""AMIClient: the asyncio I/O loop around :class:`~amilab.protocol.ClientProtocol`.
+"""AMIClient: the asyncio client, a link policy around :class:`~amilab.connection.Connection`.
 
 All protocol decisions (framing, ActionIDs, correlation, login) live in
-``amilab.protocol``; this module only moves bytes, keeps time (action
-timeouts, liveness pings, reconnect backoff) and calls handlers.
+``amilab.protocol``; each TCP connection is one :class:`Connection`, the
+asyncio protocol that feeds it. This module keeps what outlives a connection:
+the link's state (:class:`~amilab.protocol.state.LinkState`, one value, moved
+only through its table), action deadlines, liveness pings, reconnect backoff,
+the handler registry and the event streams.
 
-Theory of operation: one asyncio ``Protocol`` per TCP connection feeds every
-received chunk to a fresh ``ClientProtocol``. Completed actions resolve their
-futures; events go to the handler registry, which outlives connections. When
-the link drops (EOF, reset, a protocol error, or a missed ping), every pending
-action fails with :class:`ConnectionLost` and, unless the client was closed, a
-reconnect task logs in again with backoff and jitter, re-applies filters and
-reports the gap through :meth:`AMIClient.on_connection`.
+Theory of operation:
+
+* ``connect()`` moves IDLE -> CONNECTING and runs one connect task; callers
+  that arrive meanwhile join it, so two concurrent calls make one link and
+  one login. ``connect_timeout`` bounds the whole of it: TCP, TLS, greeting
+  and login together.
+* When a READY link drops, every pending action fails with
+  :class:`ConnectionLost` and, with ``reconnect=True``, the state becomes
+  RECONNECTING and a task logs in again with backoff and jitter (the protocol
+  re-adds the filters) and reports the gap through :meth:`AMIClient.on_connection`.
+  An action sent meanwhile waits for the link within its own deadline.
+* A refused re-login is final (GAVE_UP): retrying a wrong secret cannot help.
+* ``close()`` moves to CLOSED from anywhere: it cancels the connect,
+  reconnect and ping tasks, logs off, closes the socket and ends every event
+  stream.
 """
 
 from __future__ import annotations
@@ -21,27 +32,29 @@ import logging
 import random
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from amilab.connection import Connection, format_seconds
 from amilab.errors import (
-    ActionError,
     ActionTimeout,
     AMIError,
     AuthenticationError,
     ConnectionLost,
     NotConnected,
-    ProtocolError,
 )
 from amilab.handlers import HandlerError, HandlerRegistry, Subscription
-from amilab.protocol import Action, ActionResult, ClientProtocol, Completed, Greeting, Message
-from amilab.protocol.login import AuthMode, Secret, login_flow
+from amilab.protocol import DEFAULT_MAX_MESSAGE_SIZE, Action, ClientProtocol, Message
+from amilab.protocol.login import AuthMode, Credentials, Secret
 from amilab.protocol.serialize import HeaderInput
-from amilab.protocol.state import ConnState
+from amilab.protocol.state import LINK_WAITABLE, LinkState, link_transition
+from amilab.results import ActionResult
+from amilab.streams import DEFAULT_STREAM_SIZE, EventQueue
 from amilab.trace import WireTrace
 
-__all__ = ["AMIClient", "ConnectionEvent", "EventStream"]
+__all__ = ["AMIClient", "ConnectionEvent"]
 
 log = logging.getLogger("amilab.client")
 
@@ -50,19 +63,17 @@ DEFAULT_TLS_PORT = 5039
 #: Default per-action deadline (s). Asterisk answers most actions in milliseconds;
 #: slow ones (sync Originate) take ``Timeout`` ms plus this margin if given.
 DEFAULT_TIMEOUT = 10.0
-#: Least time left for the answer once a reconnect wait used up the deadline (s).
-MIN_SEND_TIMEOUT = 0.05
 #: Asterisk's own wait for a sync Originate to be answered when no ``Timeout`` is sent.
 ORIGINATE_DEFAULT_TIMEOUT_MS = 30000
-#: Seconds between liveness pings, and how long a ping may take before the
-#: peer counts as dead (a half-open TCP link gives no error until then).
+#: Seconds of silence after which a liveness ping is sent, and how long a ping
+#: may take before the peer counts as dead (a half-open TCP link gives no error
+#: until then). Any bytes received count as proof of life.
 DEFAULT_PING_INTERVAL = 20.0
 DEFAULT_PING_TIMEOUT = 5.0
 #: Reconnect backoff: first delay, cap (seconds); each wait is jittered to 50-100%.
 RECONNECT_DELAY = (0.5, 30.0)
-#: Events an ``events()`` iterator buffers before it drops the oldest (and counts them).
-DEFAULT_STREAM_SIZE = 10_000
-_READ_LIMIT_SLACK = 64 * 1024
+#: How long close() waits for the server to acknowledge Logoff (s).
+LOGOFF_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,46 +90,6 @@ class ConnectionEvent:
     gap: float | None = None
 
 
-class EventStream:
-    """A bounded async iterator of events; when full it drops the oldest and counts them."""
-
-    def __init__(self, client: AMIClient, patterns: tuple[str, ...], maxsize: int) -> None:
-        # ``None`` marks the end: close() posts it to wake a consumer waiting on get().
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize)
-        self.dropped = 0
-        self._sub = client.on(patterns or ("*",), self._put)
-
-    def _put(self, msg: Message) -> None:
-        queue = self._queue
-        if queue.full():
-            queue.get_nowait()
-            self.dropped += 1
-        queue.put_nowait(msg)
-
-    def close(self) -> None:
-        self._sub.cancel()
-        if self._queue.empty():  # only then can a consumer be waiting; never full
-            self._queue.put_nowait(None)
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> Message:
-        if not self._sub.active and self._queue.empty():
-            raise StopAsyncIteration
-        msg = await self._queue.get()
-        if msg is None:
-            self._queue.put_nowait(None)  # for any other waiting consumer
-            raise StopAsyncIteration
-        return msg
-
-    async def __aenter__(self) -> EventStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
-
-
 def _as_action(action: str | Action, headers: HeaderInput | None, fields: dict[str, Any]) -> Action:
     """An Action from a name and headers; an Action object must come alone."""
     if not isinstance(action, Action):
@@ -131,37 +102,19 @@ def _as_action(action: str | Action, headers: HeaderInput | None, fields: dict[s
     return action
 
 
-class _Link(asyncio.Protocol):
-    """One TCP connection: hands bytes and EOF to its client."""
-
-    def __init__(self, client: AMIClient, proto: ClientProtocol) -> None:
-        self.client = client
-        self.proto = proto
-        self.transport: asyncio.Transport | None = None
-        self.greeting: asyncio.Future[Greeting] = asyncio.get_running_loop().create_future()
-        self.closed = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.client._on_data(self, data)
-
-    def eof_received(self) -> bool:
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.client._on_lost(self, exc)
-
-    def ensure_open(self) -> asyncio.Transport:
-        """The transport, or ConnectionLost if the link is closed or closing."""
-        if self.transport is None or self.closed or self.transport.is_closing():
-            raise ConnectionLost("the AMI connection is closed")
-        return self.transport
-
-    def write(self, data: bytes) -> None:
-        self.ensure_open().write(data)
+def default_deadline(action: Action, timeout: float) -> float:
+    """``timeout`` unless the server itself may wait longer (a sync Originate's ``Timeout``)."""
+    if action.name.lower() != "originate":
+        return timeout
+    fields = {k.lower(): v for k, v in action.headers}
+    if fields.get("async", "").lower() in ("true", "yes", "1", "on"):
+        return timeout
+    try:
+        # manager.c: Originate's Timeout is in milliseconds, 30000 when absent.
+        server_ms = float(fields.get("timeout", ORIGINATE_DEFAULT_TIMEOUT_MS))
+    except ValueError:
+        return timeout
+    return server_ms / 1000 + timeout
 
 
 class AMIClient:
@@ -170,6 +123,8 @@ class AMIClient:
     ``timeout`` is each action's default deadline; ``ping_interval`` (``None``
     to disable) and ``ping_timeout`` bound how long a dead peer goes
     unnoticed; ``reconnect`` re-establishes a dropped link automatically.
+    ``secret`` may be a :class:`~amilab.protocol.login.Secret`; it is kept
+    wrapped, so no repr, log or traceback shows it.
     """
 
     def __init__(
@@ -178,7 +133,7 @@ class AMIClient:
         port: int | None = None,
         *,
         username: str,
-        secret: str,
+        secret: str | Secret,
         auth: AuthMode = "auto",
         tls: bool | ssl.SSLContext = False,
         events: str | bool | None = None,
@@ -190,14 +145,13 @@ class AMIClient:
         reconnect: bool = True,
         reconnect_delay: tuple[float, float] = RECONNECT_DELAY,
         max_message_size: int | None = None,
+        trace: bool = False,
     ) -> None:
+        secret = Secret.wrap(secret)  # from here on no frame holds it as a str
         self.host = host
         self.port = port if port is not None else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
-        self.username = username
-        self._secret = Secret(secret)
-        self.auth: AuthMode = auth
+        self.credentials = Credentials(username, secret, auth=auth, events=events)
         self.tls = tls
-        self.events_mask = events
         self.filters: list[str] = list(filters)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -207,42 +161,63 @@ class AMIClient:
         self.reconnect_delay = reconnect_delay
         self.max_message_size = max_message_size
         self.trace = WireTrace()
+        if trace:
+            self.trace.enable()
         self.greeting: str | None = None
         self.version: str | None = None
         self.connection_events: list[ConnectionEvent] = []
+        self.link_state = LinkState.IDLE
         self._handlers = HandlerRegistry()
+        self._streams: weakref.WeakSet[EventQueue] = weakref.WeakSet()
         self._conn_callbacks: list[Callable[[ConnectionEvent], Any]] = []
-        self._link: _Link | None = None
-        self._waiters: dict[str, asyncio.Future[ActionResult]] = {}
+        self._conn: Connection | None = None
         self._ready = asyncio.Event()
-        self._closing = False
-        self._down_since: float | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connect_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._ping_task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lost_reason: str | None = None
-        self._gave_up: str | None = None
+        self._down_since: float | None = None
+        self._down_reason = ""
 
     # -- public state ------------------------------------------------------
     @property
+    def username(self) -> str:
+        return self.credentials.username
+
+    @property
     def connected(self) -> bool:
         """True when logged in and able to send actions."""
-        return self._ready.is_set()
+        return self.link_state is LinkState.READY
 
     @property
     def state(self) -> str:
-        return self._link.proto.state.value if self._link else ConnState.CLOSED.value
+        """The link's state: idle, connecting, ready, reconnecting, gave up or closed."""
+        return self.link_state.value
 
     @property
     def errors(self) -> list[HandlerError]:
         """Handler exceptions (newest last); handlers that raise never stop the reader."""
         return list(self._handlers.errors)
 
+    @property
+    def connection(self) -> Connection | None:
+        """The current logged-in connection (``None`` while down): for inspection and tests."""
+        return self._conn
+
+    @property
+    def stray_responses(self) -> int:
+        """Responses on the current connection that matched no pending action."""
+        return self._conn.proto.stray_responses if self._conn is not None else 0
+
     def __repr__(self) -> str:
-        status = "connected" if self.connected else "not connected"
         tls = " tls" if self.tls else ""
-        return f"<AMIClient {self.username}@{self.host}:{self.port}{tls} {status}>"
+        return f"<AMIClient {self.username}@{self.host}:{self.port}{tls} {self.state}>"
+
+    def _move(self, event: str) -> None:
+        self.link_state = link_transition(self.link_state, event)
+        if self.link_state is LinkState.READY:
+            self._ready.set()
+        else:
+            self._ready.clear()
 
     # -- lifecycle ---------------------------------------------------------
     async def __aenter__(self) -> AMIClient:
@@ -253,123 +228,152 @@ class AMIClient:
         await self.close()
 
     async def connect(self) -> AMIClient:
-        """Open the connection and log in; raises AuthenticationError or NotConnected."""
-        if self.connected:
+        """Open the connection and log in; raises AuthenticationError or NotConnected.
+
+        Concurrent calls join one attempt; during a reconnect, the call waits
+        for it (up to ``connect_timeout``).
+        """
+        state = self.link_state
+        if state is LinkState.READY:
             return self
-        task = self._reconnect_task
-        if task is not None and not task.done() and not self._closing:
-            # A reconnect is already under way: join it rather than open a second link.
-            await asyncio.wait((task,), timeout=self.connect_timeout)
-            if self.connected:
-                return self
-            raise NotConnected(self._not_connected_reason())
-        self._loop = asyncio.get_running_loop()
-        self._closing = False
-        self._gave_up = None
+        if state is LinkState.RECONNECTING:
+            await self._wait_ready(asyncio.get_running_loop().time() + self.connect_timeout)
+            return self
+        if state is not LinkState.CONNECTING:
+            self._move("connect")
+            self._handlers.bind(asyncio.get_running_loop())
+            self._connect_task = asyncio.create_task(self._first_connect(), name="amilab-connect")
+        task = self._connect_task
+        assert task is not None
         try:
-            await self._open()
+            # Shielded: one caller giving up must not cancel the attempt the others joined.
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise NotConnected(
+                    "not connected to AMI: close() was called while connecting"
+                ) from None
+            raise
+        return self
+
+    async def _first_connect(self) -> None:
+        try:
+            conn = await self._open()
         except ConnectionLost:
-            # Dropped during the first login: report it as a refusal. A reconnect
-            # retries instead, as a server restarting mid-login looks the same.
+            # Dropped during the first login: a refusal (manager.c closes the socket
+            # on a bad login after a delay, and a deny line closes it at once). A
+            # reconnect retries instead, as a server restarting mid-login looks the same.
+            if self.link_state is LinkState.CONNECTING:
+                self._move("failed")
             raise AuthenticationError(
                 f"the server closed the connection during login as {self.username!r}; "
                 "check the username, secret and the permit/deny lines in manager.conf"
             ) from None
+        except BaseException:
+            if self.link_state is LinkState.CONNECTING:
+                self._move("failed")
+            raise
+        if self.link_state is not LinkState.CONNECTING:  # closed meanwhile
+            conn.abort("the client was closed")
+            raise NotConnected(self._not_connected_reason())
+        self._conn = conn
+        self._move("ready")
         self._emit(ConnectionEvent("connected", time.time()))
-        if self.ping_interval and (self._ping_task is None or self._ping_task.done()):
-            self._ping_task = asyncio.create_task(self._ping_loop(), name="amilab-ping")
-        return self
+        self._start_pinging()
 
     async def close(self) -> None:
-        """Log off (briefly, best effort), close the link and stop background tasks."""
-        self._closing = True
-        for task in (self._reconnect_task, self._ping_task):
-            if task is not None and task is not asyncio.current_task():
+        """Log off (briefly, best effort), close the link, stop background tasks, end streams."""
+        was_ready = self.connected
+        self._move("close")
+        current = asyncio.current_task()
+        for task in (self._connect_task, self._reconnect_task, self._ping_task):
+            if task is not None and task is not current and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        link = self._link
-        if link is not None and not link.closed and self.connected:
-            with contextlib.suppress(AMIError, OSError, TimeoutError):
-                await self._send(link, Action("Logoff"), timeout=1.0)
-        self._ready.clear()
-        if link is not None and link.transport is not None:
-            link.transport.close()
-        self._fail_pending(ConnectionLost("the client was closed"))
-        self._link = None
+        conn, self._conn = self._conn, None
+        if conn is not None and was_ready and conn.ready:
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(AMIError, OSError):
+                await conn.request(
+                    Action("Logoff"),
+                    deadline=loop.time() + LOGOFF_TIMEOUT,
+                    budget=LOGOFF_TIMEOUT,
+                )
+        if conn is not None:
+            conn.abort("the client was closed")
+        for stream in list(self._streams):
+            stream.close()
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if isinstance(self.tls, ssl.SSLContext):
             return self.tls
         return ssl.create_default_context() if self.tls else None
 
-    async def _open(self) -> None:
+    def _new_connection(self) -> Connection:
+        proto = ClientProtocol(
+            self.credentials,
+            filters=self.filters,
+            result_type=ActionResult,
+            max_message_size=self.max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
+        )
+        return Connection(
+            proto,
+            address=f"{self.host}:{self.port}",
+            deliver=self._handlers.dispatch_all,
+            on_lost=self._connection_lost,
+            trace=self.trace,
+        )
+
+    async def _open(self) -> Connection:
+        """One connection, logged in, within ``connect_timeout`` for all of it."""
         loop = asyncio.get_running_loop()
-        kwargs: dict[str, Any] = {}
-        if self.max_message_size is not None:
-            kwargs["max_message_size"] = self.max_message_size
-        proto = ClientProtocol(**kwargs)
+        conn = self._new_connection()
         sslctx = self._ssl_context()
+        stage = "TCP connection"
         try:
             async with asyncio.timeout(self.connect_timeout):
-                _, link = await loop.create_connection(
-                    lambda: _Link(self, proto),
+                await loop.create_connection(
+                    lambda: conn,
                     self.host,
                     self.port,
                     ssl=sslctx,
                     server_hostname=self.host if sslctx else None,
                 )
-                self._link = link
-                await link.greeting
+                stage = "AMI greeting"
+                greeting = await conn.greeting
+                self.greeting, self.version = greeting.line, greeting.version
+                stage = "login"
+                await conn.logged_in
         except TimeoutError:
-            self._abort_link()
+            conn.abort("connect timed out")
             raise NotConnected(
-                f"no AMI greeting from {self.host}:{self.port} within {self.connect_timeout}s; "
-                "is this the manager port, and does TLS match the server?"
+                f"no {stage} to {self.host}:{self.port} within "
+                f"{format_seconds(self.connect_timeout)} (connect_timeout bounds TCP, TLS, "
+                "greeting and login together); is this the manager port, and does TLS "
+                "match the server?"
             ) from None
+        except ConnectionLost:  # before OSError: ConnectionLost is a ConnectionError
+            conn.abort("closed during login")
+            if stage != "login":
+                raise NotConnected(
+                    f"{self.host}:{self.port} closed the connection before the AMI greeting; "
+                    "is this the manager port?"
+                ) from None
+            raise  # dropped during login: a refusal on first connect, a retry on reconnect
         except (OSError, ssl.SSLError) as exc:
-            self._abort_link()
+            conn.abort("connect failed")
             raise NotConnected(
                 f"could not connect to AMI at {self.host}:{self.port}: {exc}. Is Asterisk "
                 "running with manager.conf enabled=yes on that address and port?"
             ) from None
-        try:
-            await self._login(link)
         except BaseException:
-            # Timed out, cancelled (close() during a reconnect) or a filter refused:
+            # Refused login or filter, or cancelled (close() during a connect):
             # never leave a half-logged-in socket open behind.
-            self._abort_link()
+            conn.abort("login did not complete")
             raise
-
-    def _abort_link(self) -> None:
-        if self._link is not None and self._link.transport is not None:
-            self._link.transport.abort()
-        self._link = None
-
-    async def _login(self, link: _Link) -> None:
-        link.proto.start_login()
-        flow = login_flow(self.username, self._secret, auth=self.auth, events=self.events_mask)
-        try:
-            action = next(flow)
-            while True:
-                result = await self._send(link, action, timeout=self.connect_timeout, check=False)
-                action = flow.send(result)
-        except StopIteration:
-            pass
-        except ActionTimeout:
-            raise NotConnected(
-                f"{self.host}:{self.port} sent the AMI greeting but did not answer the login "
-                f"within {self.connect_timeout}s"
-            ) from None
-        except AuthenticationError:
-            link.proto.login_finished(False)
-            raise
-        link.proto.login_finished(True)
-        for expr in self.filters:
-            await self._send(
-                link, Action("Filter", Operation="Add", Filter=expr), timeout=self.connect_timeout
-            )
-        self._ready.set()
+        return conn
 
     # -- sending -----------------------------------------------------------
     async def action(
@@ -384,93 +388,74 @@ class AMIClient:
     ) -> ActionResult:
         """Send an action and wait for its whole answer (response and list events).
 
-        ``timeout`` (seconds) is amilab's deadline; AMI's own ``Timeout``
-        header is sent with ``Timeout=``. ``check=False`` returns an error
-        response instead of raising :class:`ActionError`.
+        ``timeout`` (seconds) is amilab's one deadline for the call, including
+        any wait for a reconnect; by default :attr:`timeout`, plus the
+        server's own wait for a sync ``Originate`` (its ``Timeout`` header, in
+        ms). AMI's own ``Timeout`` header is sent with ``Timeout=``.
+        ``check=False`` returns an error response instead of raising
+        :class:`~amilab.errors.ActionError`.
         """
         act = _as_action(action, headers, fields)
-        deadline = self._default_deadline(act) if timeout is None else timeout
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        link = await self._ready_link(deadline)
-        # One deadline for the whole call: time spent waiting for a reconnect counts.
-        remaining = max(deadline - (loop.time() - started), MIN_SEND_TIMEOUT)
-        return await self._send(link, act, timeout=remaining, check=check)
+        budget = default_deadline(act, self.timeout) if timeout is None else timeout
+        deadline = asyncio.get_running_loop().time() + budget
+        conn = await self._wait_ready(deadline, budget)
+        # The connection's protocol builds amilab.results.ActionResult (result_type).
+        return cast(
+            ActionResult, await conn.request(act, deadline=deadline, budget=budget, check=check)
+        )
 
-    def _default_deadline(self, action: Action) -> float:
-        """``timeout`` unless the server itself may wait longer (a sync Originate's ``Timeout``)."""
-        if action.name.lower() != "originate":
-            return self.timeout
-        fields = {k.lower(): v for k, v in action.headers}
-        if fields.get("async", "").lower() in ("true", "yes", "1", "on"):
-            return self.timeout
-        try:
-            # manager.c: Originate's Timeout is in milliseconds, 30000 when absent.
-            server_ms = float(fields.get("timeout", ORIGINATE_DEFAULT_TIMEOUT_MS))
-        except ValueError:
-            return self.timeout
-        return server_ms / 1000 + self.timeout
+    async def _wait_ready(self, deadline: float, budget: float | None = None) -> Connection:
+        """The logged-in connection, waiting until ``deadline`` for a (re)connect under way.
 
-    async def _ready_link(self, timeout: float) -> _Link:
-        """The logged-in link, waiting up to ``timeout`` for a reconnect under way.
-
-        The wait also ends when the reconnect task does (``close()`` cancelled
+        The wait also ends when the (re)connect task does (``close()`` stopped
         it, or re-login was refused), so no caller sleeps until its deadline
         for a link that will not come.
         """
-        if not self._ready.is_set():
-            task = self._reconnect_task
-            if self._closing or task is None or task.done():
-                raise NotConnected(self._not_connected_reason())
-            ready = asyncio.ensure_future(self._ready.wait())
-            try:
-                await asyncio.wait(
-                    (ready, task), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                ready.cancel()
-            if not self._ready.is_set():
-                if self._closing or task.done():
-                    raise NotConnected(self._not_connected_reason())
-                raise NotConnected(
-                    f"still reconnecting to {self.host}:{self.port} after {timeout}s"
-                )
-        assert self._link is not None
-        return self._link
+        conn = self._conn
+        if self.link_state is LinkState.READY and conn is not None:
+            if conn.ready:
+                return conn
+            # Aborting (a protocol error, a dead peer) but not yet lost: to the
+            # caller that is a lost connection, as it would be a moment later.
+            raise ConnectionLost(f"the AMI connection to {conn.address} is closing")
+        if self.link_state not in LINK_WAITABLE:
+            raise NotConnected(self._not_connected_reason())
+        task = self._reconnect_task or self._connect_task
+        ready = asyncio.ensure_future(self._ready.wait())
+        waits: set[asyncio.Future[Any]] = {ready}
+        if task is not None and not task.done():
+            waits.add(task)
+        try:
+            loop = asyncio.get_running_loop()
+            await asyncio.wait(
+                waits, timeout=max(deadline - loop.time(), 0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ready.cancel()
+        conn = self._conn
+        if self.link_state is LinkState.READY and conn is not None:
+            return conn
+        if self.link_state in LINK_WAITABLE:
+            waited = format_seconds(budget) if budget is not None else "its deadline"
+            raise NotConnected(
+                f"still reconnecting to {self.host}:{self.port} after {waited} (the link "
+                f"dropped: {self._down_reason or 'unknown reason'}); nothing was sent. "
+                "Raise timeout= to wait longer for the link"
+            )
+        raise NotConnected(self._not_connected_reason())
 
     def _not_connected_reason(self) -> str:
-        if self._closing:
-            return "not connected to AMI: the client was closed"
-        if self._gave_up is not None:
-            return f"not connected to AMI: reconnecting stopped: {self._gave_up}"
-        return "not connected to AMI: call connect() first (or the client was closed)"
-
-    async def _send(
-        self, link: _Link, action: Action, *, timeout: float, check: bool = True
-    ) -> ActionResult:
-        # After a protocol error the link is aborting but not yet lost (and its
-        # protocol refuses sends): that is a lost connection to the caller.
-        link.ensure_open()
-        action_id, data = link.proto.send(action)
-        future: asyncio.Future[ActionResult] = asyncio.get_running_loop().create_future()
-        self._waiters[action_id] = future
-        try:
-            link.write(data)
-            self.trace.record("sent", data)
-            del data  # a Login's bytes hold the secret: keep them out of traceback locals
-            async with asyncio.timeout(timeout):
-                result = await future
-        except TimeoutError:
-            raise ActionTimeout(
-                f"{action.name} got no complete answer within {timeout}s "
-                f"(ActionID {action_id}); raise timeout= if the action is slow"
-            ) from None
-        finally:
-            self._waiters.pop(action_id, None)
-            link.proto.cancel(action_id)
-        if check and not result.ok:
-            raise ActionError(f"{action.name} failed: {result.message or 'Error'}", result)
-        return result
+        state = self.link_state
+        if state is LinkState.CLOSED:
+            return "not connected to AMI: the client was closed; call connect() to open it again"
+        if state is LinkState.GAVE_UP:
+            return f"not connected to AMI: reconnecting stopped: {self._down_reason}"
+        if state is LinkState.IDLE and self._down_reason:
+            return (
+                f"not connected to AMI: the link dropped ({self._down_reason}) and "
+                "reconnect=False; call connect() again"
+            )
+        return "not connected to AMI: call connect() first"
 
     async def command(self, command: str, *, timeout: float | None = None) -> str:
         """Run a CLI command; return its output text exactly (blank lines kept)."""
@@ -483,18 +468,60 @@ class AMIClient:
         await self.action("Ping", timeout=timeout)
         return time.perf_counter() - start
 
+    async def add_filter(self, expression: str, *, timeout: float | None = None) -> ActionResult:
+        """Add a server-side event filter (``Filter`` action); re-applied after reconnects."""
+        result = await self.action("Filter", Operation="Add", Filter=expression, timeout=timeout)
+        self.filters.append(expression)
+        return result
+
     # -- events ------------------------------------------------------------
     def on(self, pattern: str | Iterable[str], callback: Callable[[Message], Any]) -> Subscription:
         """Call ``callback(msg)`` for events whose name matches ``pattern`` (glob, ``"*"``).
 
         Handlers run on the event loop in arrival order; a coroutine result
-        is scheduled as a task. Handlers survive reconnects.
+        is scheduled as a task (at most ``handlers.MAX_HANDLER_TASKS`` at
+        once). Handlers survive reconnects. ``.cancel()`` on the returned
+        subscription takes effect before it returns, from any thread.
         """
         return self._handlers.add(pattern, callback)
 
-    def events(self, *patterns: str, maxsize: int = DEFAULT_STREAM_SIZE) -> EventStream:
-        """``async for ev in client.events("Hangup")``: a bounded stream of matching events."""
-        return EventStream(self, patterns, maxsize)
+    def events(
+        self, *patterns: str, maxsize: int = DEFAULT_STREAM_SIZE, timeout: float | None = None
+    ) -> EventQueue:
+        """A bounded stream of matching events: ``async for`` here, ``for`` in another thread.
+
+        It drops the oldest event when full (counted in ``.dropped``) and
+        ends when closed, or when the client closes. ``timeout`` ends a sync
+        iteration after that many seconds without an event.
+        """
+        stream = EventQueue(maxsize, timeout)
+        stream.subscription = self._handlers.add(patterns or ("*",), stream.put)
+        self._streams.add(stream)
+        if self.link_state is LinkState.CLOSED:
+            stream.close()
+        return stream
+
+    async def wait_for(
+        self,
+        pattern: str,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Message:
+        """The next event matching ``pattern`` (and ``predicate``), within ``timeout`` seconds.
+
+        Subscribe before triggering the event: for events caused by an action,
+        start ``events()`` first, or run this concurrently with the action.
+        """
+        with self.events(pattern) as stream:
+            try:
+                async with asyncio.timeout(timeout):
+                    async for msg in stream:
+                        if predicate is None or predicate(msg):
+                            return msg
+            except TimeoutError:
+                pass
+        raise ActionTimeout(f"no {pattern!r} event within {format_seconds(timeout)}")
 
     def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
         """Call ``callback(ConnectionEvent)`` on connect, disconnect and reconnect."""
@@ -509,121 +536,90 @@ class AMIClient:
             except Exception as exc:
                 self._handlers.record_error(event.kind, callback, exc)
 
-    async def add_filter(self, expression: str) -> ActionResult:
-        """Add a server-side event filter (``Filter`` action); re-applied after reconnects."""
-        result = await self.action("Filter", Operation="Add", Filter=expression)
-        self.filters.append(expression)
-        return result
-
-    # -- the I/O edge --------------------------------------------------------
-    def _on_data(self, link: _Link, data: bytes) -> None:
-        if self.trace.enabled:
-            self.trace.record("received", data)
-        try:
-            outputs = link.proto.receive_data(data)
-        except ProtocolError as exc:
-            log.error("AMI protocol error from %s:%s: %s", self.host, self.port, exc)
-            self._lost_reason = f"protocol error: {exc}"
-            if link.transport is not None:
-                link.transport.abort()
-            return
-        # Events go to the handlers in runs, one dispatch_all() call per run, so
-        # a flood costs one call per read; wire order is kept around the rest.
-        events: list[Message] = []
-        for out in outputs:
-            if out.__class__ is Message:
-                events.append(out)
-                continue
-            if events:
-                self._handlers.dispatch_all(events)
-                events = []
-            if isinstance(out, Completed):
-                future = self._waiters.get(out.action_id)
-                if future is not None and not future.done():
-                    future.set_result(out.result)
-            elif isinstance(out, Greeting):
-                self.greeting, self.version = out.line, out.version
-                if not link.greeting.done():
-                    link.greeting.set_result(out)
-        if events:
-            self._handlers.dispatch_all(events)
-
-    def _on_lost(self, link: _Link, exc: Exception | None) -> None:
-        if link is not self._link:
-            return
-        reason = self._lost_reason or (str(exc) if exc else "closed by peer")
-        self._lost_reason = None
-        with contextlib.suppress(ProtocolError):
-            link.proto.receive_eof()
-        was_ready = self._ready.is_set()
-        self._ready.clear()
-        self._fail_pending(
-            ConnectionLost(f"AMI connection to {self.host}:{self.port} lost: {reason}")
-        )
-        if not link.greeting.done():
-            link.greeting.set_exception(ConnectionLost(reason))
-            link.greeting.exception()  # mark retrieved
-        if self._closing or not was_ready:
+    # -- link loss and reconnect ----------------------------------------------
+    def _connection_lost(self, conn: Connection, reason: str) -> None:
+        """Connection's ``on_lost`` callback: the socket of ``conn`` closed."""
+        if conn is not self._conn:
+            return  # an old or never-adopted connection
+        self._conn = None
+        if self.link_state is not LinkState.READY:
             return
         self._down_since = time.time()
+        self._down_reason = reason
         self._emit(ConnectionEvent("disconnected", self._down_since, reason))
-        if self.reconnect and (self._reconnect_task is None or self._reconnect_task.done()):
-            self._reconnect_task = asyncio.get_running_loop().create_task(
-                self._reconnect_loop(), name="amilab-reconnect"
-            )
+        if not self.reconnect:
+            self._move("lost_for_good")
+            return
+        self._move("lost")
+        self._reconnect_task = asyncio.get_running_loop().create_task(
+            self._reconnect_loop(), name="amilab-reconnect"
+        )
 
-    def _fail_pending(self, exc: Exception) -> None:
-        waiters, self._waiters = self._waiters, {}
-        for future in waiters.values():
-            if not future.done():
-                future.set_exception(exc)
-
-    # -- background tasks --------------------------------------------------
     async def _reconnect_loop(self) -> None:
         first, cap = self.reconnect_delay
         attempt = 0
-        while not self._closing:
+        while self.link_state is LinkState.RECONNECTING:
             delay = min(cap, first * 2**attempt) * random.uniform(0.5, 1.0)
             await asyncio.sleep(delay)
             attempt += 1
             try:
-                await self._open()
+                conn = await self._open()
             except AuthenticationError as exc:
                 log.error(
                     "reconnect to %s:%s: login refused; giving up: %s", self.host, self.port, exc
                 )
-                self._gave_up = f"login refused: {exc}"
-                self._emit(ConnectionEvent("disconnected", time.time(), self._gave_up))
+                self._down_reason = f"login refused: {exc}"
+                self._move("refused")
+                self._emit(ConnectionEvent("disconnected", time.time(), self._down_reason))
                 return
             except Exception as exc:  # any failure: try again later, never kill the task
                 log.info(
                     "reconnect attempt %d to %s:%s failed: %s", attempt, self.host, self.port, exc
                 )
                 continue
+            if self.link_state is not LinkState.RECONNECTING:
+                conn.abort("the client was closed")
+                return
+            self._conn = conn
+            self._move("ready")
             now = time.time()
             gap = now - self._down_since if self._down_since else None
             log.warning("reconnected to %s:%s after %.1fs", self.host, self.port, gap or 0.0)
             self._emit(ConnectionEvent("reconnected", now, gap=gap))
             return
 
+    # -- liveness -----------------------------------------------------------
+    def _start_pinging(self) -> None:
+        if self.ping_interval and (self._ping_task is None or self._ping_task.done()):
+            self._ping_task = asyncio.create_task(self._ping_loop(), name="amilab-ping")
+
     async def _ping_loop(self) -> None:
         assert self.ping_interval is not None
-        while not self._closing:
-            await asyncio.sleep(self.ping_interval)
-            link = self._link
-            if link is None or not self._ready.is_set():
+        interval = self.ping_interval
+        loop = asyncio.get_running_loop()
+        while self.link_state is not LinkState.CLOSED:
+            await asyncio.sleep(interval)
+            conn = self._conn
+            if conn is None or not self.connected:
                 continue
+            if loop.time() - conn.last_received < interval:
+                continue  # bytes arrived lately: the peer is alive, no ping needed
+            sent = loop.time()
             try:
-                await self._send(link, Action("Ping"), timeout=self.ping_timeout)
+                await conn.request(
+                    Action("Ping"), deadline=sent + self.ping_timeout, budget=self.ping_timeout
+                )
             except ActionTimeout:
+                if conn.last_received > sent:
+                    continue  # the answer is queued behind other bytes: alive
                 log.warning(
-                    "AMI peer %s:%s did not answer a ping within %ss; closing the link",
+                    "AMI peer %s:%s sent nothing for %s, not even a ping answer; closing the link",
                     self.host,
                     self.port,
-                    self.ping_timeout,
+                    format_seconds(loop.time() - conn.last_received),
                 )
-                self._lost_reason = f"no answer to ping within {self.ping_timeout}s (dead peer)"
-                if link.transport is not None:
-                    link.transport.abort()
+                conn.abort(
+                    f"no answer to ping within {format_seconds(self.ping_timeout)} (dead peer)"
+                )
             except AMIError:
                 continue

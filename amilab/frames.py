@@ -59,11 +59,12 @@ import numpy as np
 import pandas as pd
 
 from amilab.protocol.message import Message
+from amilab.protocol.result import ActionResult
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["INTEGER_PATTERN", "KNOWN_NUMERIC_FIELDS", "STRING_DTYPE", "to_frame"]
+__all__ = ["INTEGER_PATTERN", "KNOWN_NUMERIC_FIELDS", "STRING_DTYPE", "result_frame", "to_frame"]
 
 #: pandas 3 string dtype with ``pd.NA`` for missing values (``"string"``).
 STRING_DTYPE = pd.StringDtype(na_value=pd.NA)
@@ -263,6 +264,20 @@ def to_frame(
     if frame is None:
         return _reference_frame(rows, numeric, columns)
     return frame
+
+
+def result_frame(
+    result: ActionResult, include_response: bool = False, *, numeric: Numeric = False
+) -> pd.DataFrame:
+    """An action's answer as a DataFrame: its list items (the response alone when there are none).
+
+    ``include_response`` puts the response first. This is what
+    ``result.to_frame()`` and ``result.df`` call (:mod:`amilab.results`).
+    """
+    rows: list[Message] = result.events
+    if include_response or not rows:
+        rows = [result.response, *rows] if result else rows
+    return to_frame(rows, numeric=numeric)
 
 
 def _raw_blocks(rows: list[Row]) -> list[bytes] | None:

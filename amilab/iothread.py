@@ -103,13 +103,13 @@ class IOThread:
                 if future.done() or (end is not None and time.monotonic() >= end):
                     raise
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
+    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a plain function on the I/O loop (for state only the loop may touch)."""
         if self.in_thread():
-            return fn(*args)
+            return fn(*args, **kwargs)
 
         async def invoke() -> T:
-            return fn(*args)
+            return fn(*args, **kwargs)
 
         return self.run(invoke())
 

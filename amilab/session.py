@@ -1,85 +1,104 @@
 """Session: the blocking face of :class:`AMIClient`, safe in notebooks and scripts.
 
-A Session is a portal, not a second implementation: every method submits the
-matching ``AMIClient`` coroutine to the shared I/O thread
-(:class:`~amilab.iothread.IOThread`) and waits for it; the ``a``-prefixed
-twins (``aaction``, ``acommand``, ...) return awaitables for cells that use
-``await``. Handlers registered with :meth:`Session.on` run on the I/O thread.
+A Session is a portal (anyio's ``BlockingPortal`` is the model), not a
+second client: each method submits the same-named ``AMIClient`` method to the
+I/O thread (:class:`~amilab.iothread.IOThread`) with the caller's arguments
+untouched and blocks for its result; the ``a``-prefixed twins (``aaction``,
+``acommand``, ...) return awaitables for cells that use ``await``. The client
+alone builds actions and keeps deadlines, so the session never waits with a
+clock of its own (a blocking call still wakes for Ctrl-C).
+
+By construction: the portal methods are generated from ``AMIClient``'s public
+methods at import (coroutines get a blocking method and an ``a`` twin; plain
+methods run on the I/O thread; properties read through), so a method added to
+the client exists on the session. The few methods written out here are the
+ones a portal must treat differently (``connect`` returns the session,
+``close`` also stops the finalizer) or that exist only here (``record``).
+
+A Session dropped without ``close()`` is closed when collected: a finalizer
+asks the I/O thread to log off and close the socket.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+import inspect
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from amilab.client import DEFAULT_STREAM_SIZE, AMIClient, ConnectionEvent, _as_action
-from amilab.errors import ActionTimeout
-from amilab.handlers import HandlerError, Subscription
+from amilab.client import AMIClient
+from amilab.handlers import HandlerError
 from amilab.iothread import IOThread
-from amilab.protocol import Action, ActionResult, Message
-from amilab.protocol.serialize import HeaderInput
+from amilab.protocol.login import Secret
+from amilab.protocol.state import LinkState
+from amilab.recorder import EventRecorder
+from amilab.streams import EventQueue
 from amilab.trace import WireTrace
-
-if TYPE_CHECKING:
-    from amilab.recorder import EventRecorder
 
 __all__ = ["EventQueue", "Session", "connect"]
 
-#: Extra seconds a blocking call waits beyond the action's own timeout, so the
-#: action's clear ActionTimeout wins over a bare wait timeout.
-WAIT_MARGIN = 5.0
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-class EventQueue:
-    """A bounded, thread-safe event stream for sync code: ``for ev in session.events(...)``.
+def _blocking(
+    method: Callable[Concatenate[AMIClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Session, P], T]:
+    """A Session method that runs ``AMIClient.<name>`` on the I/O thread and blocks for it."""
+    name = method.__name__
 
-    Iteration stops after ``timeout`` seconds without an event (``None``: never).
-    When full, the oldest event is dropped and counted in ``dropped``.
-    """
+    def portal(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        coro: Coroutine[Any, Any, T] = getattr(self.client, name)(*args, **kwargs)
+        return self.io.run(coro)
 
-    def __init__(
-        self, session: Session, patterns: tuple[str, ...], maxsize: int, timeout: float | None
-    ) -> None:
-        self._queue: queue.Queue[Message] = queue.Queue(maxsize)
-        self._lock = threading.Lock()
-        self.dropped = 0
-        self.timeout = timeout
-        self._sub = session.on(patterns or ("*",), self._put)
+    portal.__name__ = portal.__qualname__ = name
+    portal.__doc__ = method.__doc__
+    return portal
 
-    def _put(self, msg: Message) -> None:
-        with self._lock:  # one producer (the I/O thread); consumers may race us for items
-            try:
-                self._queue.put_nowait(msg)
-                return
-            except queue.Full:
-                pass
-            with contextlib.suppress(queue.Empty):
-                self._queue.get_nowait()
-            self.dropped += 1
-            self._queue.put_nowait(msg)
 
-    def get(self, timeout: float | None = None) -> Message:
-        """The next event; raises ``queue.Empty`` after ``timeout`` seconds."""
-        return self._queue.get(timeout=timeout)
+def _awaitable(
+    method: Callable[Concatenate[AMIClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Session, P], Awaitable[T]]:
+    """``await session.a<name>(...)`` from any event loop (e.g. the kernel's)."""
+    name = method.__name__
 
-    def __iter__(self) -> Iterator[Message]:
-        while True:
-            try:
-                yield self._queue.get(timeout=self.timeout)
-            except queue.Empty:
-                return
+    async def portal(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.io.wrap(getattr(self.client, name)(*args, **kwargs))
 
-    def close(self) -> None:
-        self._sub.cancel()
+    portal.__name__ = portal.__qualname__ = f"a{name}"
+    portal.__doc__ = f"Awaitable twin of :meth:`{name}`."
+    return portal
 
-    def __enter__(self) -> EventQueue:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _on_loop(
+    method: Callable[Concatenate[AMIClient, P], T],
+) -> Callable[Concatenate[Session, P], T]:
+    """A Session method that calls ``AMIClient.<name>`` on the I/O thread (loop-owned state)."""
+    name = method.__name__
+
+    def portal(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        bound: Callable[P, T] = getattr(self.client, name)
+        return self.io.call(bound, *args, **kwargs)
+
+    portal.__name__ = portal.__qualname__ = name
+    portal.__doc__ = method.__doc__
+    return portal
+
+
+def _read_through(name: str, prop: property) -> property:
+    def get(self: Session) -> Any:
+        return getattr(self.client, name)
+
+    return property(get, doc=prop.__doc__)
+
+
+def _close_in_background(client: AMIClient, io: IOThread) -> None:
+    """Finalizer of a collected Session: close its client without blocking the collector."""
+    if io.alive and client.link_state is not LinkState.CLOSED:
+        # RuntimeError: the loop is shutting down, and its own stop closes the socket.
+        with contextlib.suppress(RuntimeError):
+            io.submit(client.close())
 
 
 class Session:
@@ -88,19 +107,11 @@ class Session:
     def __init__(self, client: AMIClient, io: IOThread | None = None) -> None:
         self.client = client
         self.io = io or IOThread.shared()
+        self._finalizer = weakref.finalize(self, _close_in_background, client, self.io)
 
-    # -- connection ----------------------------------------------------------
-    def connect(self) -> Session:
-        self.io.run(self.client.connect())
-        return self
-
-    def close(self) -> None:
-        """Log off and close; safe to call twice."""
-        if self.io.alive:
-            self.io.run(self.client.close(), timeout=self.client.timeout + WAIT_MARGIN)
-
-    async def aclose(self) -> None:
-        await self.io.wrap(self.client.close())
+    def __repr__(self) -> str:
+        c = self.client
+        return f"<Session {c.username}@{c.host}:{c.port} AMI {c.version or '?'} {c.state}>"
 
     def __enter__(self) -> Session:
         return self
@@ -108,9 +119,45 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def connected(self) -> bool:
-        return self.client.connected
+    # -- written out: a portal that differs from the client's method -------------
+    def connect(self) -> Session:
+        """Open the connection and log in (see :meth:`AMIClient.connect`); returns the session."""
+        self.io.run(self.client.connect())
+        return self
+
+    def close(self) -> None:
+        """Log off and close; safe to call twice."""
+        self._finalizer.detach()
+        if self.io.alive:
+            self.io.run(self.client.close())
+
+    async def aconnect(self) -> Session:
+        """Awaitable twin of :meth:`connect`."""
+        await self.io.wrap(self.client.connect())
+        return self
+
+    async def aclose(self) -> None:
+        self._finalizer.detach()
+        await self.io.wrap(self.client.close())
+
+    def record(self, patterns: str | Iterable[str] = "*", **options: Any) -> EventRecorder:
+        """Start an :class:`~amilab.recorder.EventRecorder` on this session's events."""
+        return EventRecorder(self, patterns, **options)
+
+    # -- generated portals (typed here; any other public client method is added below) --
+    action = _blocking(AMIClient.action)
+    aaction = _awaitable(AMIClient.action)
+    command = _blocking(AMIClient.command)
+    acommand = _awaitable(AMIClient.command)
+    ping = _blocking(AMIClient.ping)
+    aping = _awaitable(AMIClient.ping)
+    add_filter = _blocking(AMIClient.add_filter)
+    aadd_filter = _awaitable(AMIClient.add_filter)
+    wait_for = _blocking(AMIClient.wait_for)
+    await_for = _awaitable(AMIClient.wait_for)
+    on = _on_loop(AMIClient.on)
+    on_connection = _on_loop(AMIClient.on_connection)
+    events = _on_loop(AMIClient.events)
 
     @property
     def trace(self) -> WireTrace:
@@ -122,112 +169,33 @@ class Session:
         """The AMI version from the server's greeting, e.g. ``11.0.0``."""
         return self.client.version
 
-    @property
-    def errors(self) -> list[HandlerError]:
-        return self.client.errors
+    if TYPE_CHECKING:  # installed by _install_portals from AMIClient's properties
+        connected: bool
+        state: str
+        errors: list[HandlerError]
+        username: str
+        stray_responses: int
 
-    def __repr__(self) -> str:
-        c = self.client
-        status = "connected" if c.connected else "not connected"
-        return f"<Session {c.username}@{c.host}:{c.port} AMI {c.version or '?'} {status}>"
 
-    # -- actions ------------------------------------------------------------
-    def _wait(self, timeout: float | None, action: Action | None = None) -> float:
-        """How long a blocking call waits: past the one deadline the client keeps.
+def _install_portals() -> None:
+    """Give Session every public AMIClient method and property it does not define itself."""
+    own = vars(Session)
+    for name, member in vars(AMIClient).items():
+        if name.startswith("_"):
+            continue
+        if inspect.iscoroutinefunction(member):
+            if name not in own:
+                setattr(Session, name, _blocking(member))
+            if f"a{name}" not in own:
+                setattr(Session, f"a{name}", _awaitable(member))
+        elif inspect.isfunction(member):
+            if name not in own:
+                setattr(Session, name, _on_loop(member))
+        elif isinstance(member, property) and name not in own:
+            setattr(Session, name, _read_through(name, member))
 
-        The client's deadline covers any reconnect wait and the answer; a sync
-        Originate's includes the server's own Timeout.
-        """
-        if timeout is None:
-            timeout = (
-                self.client.timeout if action is None else self.client._default_deadline(action)
-            )
-        return timeout + WAIT_MARGIN
 
-    def action(
-        self,
-        action: str | Action,
-        headers: HeaderInput | None = None,
-        /,
-        *,
-        timeout: float | None = None,
-        check: bool = True,
-        **fields: Any,
-    ) -> ActionResult:
-        """Send an action and block for its whole answer; see :meth:`AMIClient.action`."""
-        act = _as_action(action, headers, fields)
-        coro = self.client.action(act, timeout=timeout, check=check)
-        return self.io.run(coro, self._wait(timeout, act))
-
-    async def aaction(
-        self,
-        action: str | Action,
-        headers: HeaderInput | None = None,
-        /,
-        *,
-        timeout: float | None = None,
-        check: bool = True,
-        **fields: Any,
-    ) -> ActionResult:
-        """``await session.aaction(...)`` from a cell or any other event loop."""
-        coro = self.client.action(action, headers, timeout=timeout, check=check, **fields)
-        return await self.io.wrap(coro)
-
-    def command(self, command: str, *, timeout: float | None = None) -> str:
-        """Run a CLI command; return its output text exactly."""
-        return self.io.run(self.client.command(command, timeout=timeout), self._wait(timeout))
-
-    async def acommand(self, command: str, *, timeout: float | None = None) -> str:
-        return await self.io.wrap(self.client.command(command, timeout=timeout))
-
-    def ping(self, *, timeout: float | None = None) -> float:
-        """Round-trip time of an AMI Ping, in seconds."""
-        return self.io.run(self.client.ping(timeout=timeout), self._wait(timeout))
-
-    async def aping(self, *, timeout: float | None = None) -> float:
-        return await self.io.wrap(self.client.ping(timeout=timeout))
-
-    # -- events -------------------------------------------------------------
-    def on(self, pattern: str | Iterable[str], callback: Callable[[Message], Any]) -> Subscription:
-        """Call ``callback(msg)`` on the I/O thread for each matching event."""
-        return self.io.call(self.client.on, pattern, callback)
-
-    def on_connection(self, callback: Callable[[ConnectionEvent], Any]) -> Callable[[], None]:
-        return self.io.call(self.client.on_connection, callback)
-
-    def events(
-        self, *patterns: str, maxsize: int = DEFAULT_STREAM_SIZE, timeout: float | None = None
-    ) -> EventQueue:
-        """A bounded queue of matching events, iterable from sync code."""
-        return EventQueue(self, patterns, maxsize, timeout)
-
-    def wait_for(
-        self,
-        pattern: str,
-        predicate: Callable[[Message], bool] | None = None,
-        *,
-        timeout: float = 10.0,
-    ) -> Message:
-        """Block until an event matching ``pattern`` (and ``predicate``) arrives.
-
-        Subscribe *before* triggering the event: ``with session.expect(...)``
-        is not needed, as events queue from this call on; for events caused by
-        an action you send first, use :meth:`events` before sending.
-        """
-        with self.events(pattern) as stream:
-            try:
-                while True:
-                    msg = stream.get(timeout=timeout)
-                    if predicate is None or predicate(msg):
-                        return msg
-            except queue.Empty:
-                raise ActionTimeout(f"no {pattern!r} event within {timeout}s") from None
-
-    def record(self, patterns: str | Iterable[str] = "*", **options: Any) -> EventRecorder:
-        """Start an :class:`~amilab.recorder.EventRecorder` on this session's events."""
-        from amilab.recorder import EventRecorder
-
-        return EventRecorder(self, patterns, **options)
+_install_portals()
 
 
 def connect(
@@ -235,7 +203,7 @@ def connect(
     port: int | None = None,
     *,
     username: str | None = None,
-    secret: str | None = None,
+    secret: str | Secret | None = None,
     io: IOThread | None = None,
     **options: Any,
 ) -> Session:
@@ -243,14 +211,18 @@ def connect(
 
     ``host`` may also be a running simulator (``amilab.connect(amilab.sim.start())``),
     whose address and admin login are then used. Options are those of
-    :class:`AMIClient` (``tls=``, ``auth=``, ``timeout=``, ``events=``, ...);
-    ``io`` picks the I/O thread (default: the shared one).
+    :class:`AMIClient` (``tls=``, ``auth=``, ``timeout=``, ``events=``,
+    ``trace=True``, ...); ``io`` picks the I/O thread (default: the shared one).
     """
+    if secret is not None:
+        secret = Secret.wrap(secret)  # no frame below the caller's holds it as a str
     if not isinstance(host, str):
         sim = host
         host, port = sim.host, sim.port
         if username is None or secret is None:
-            username, secret = sim.admin_credentials()
+            username, plain = sim.admin_credentials()
+            secret = Secret.wrap(plain)
+            del plain
     if username is None or secret is None:
         raise TypeError("connect() needs username= and secret= (or a simulator as host)")
     client = AMIClient(host, port, username=username, secret=secret, **options)

@@ -10,7 +10,8 @@ import pytest
 import amilab
 import amilab.sim
 from amilab import AMIClient
-from amilab.protocol import ServerProtocol
+from amilab.client import default_deadline
+from amilab.protocol import Credentials, ServerProtocol
 
 SECRET = amilab.sim.DEFAULT_SECRET
 
@@ -139,7 +140,8 @@ async def test_action_timeout_cleans_up(pbx):
             await ami.action("Ping", timeout=0.3)
         assert isinstance(info.value, amilab.ActionTimeout)
         assert "Ping" in str(info.value)
-        assert not ami._waiters and not ami._link.proto.pending
+        assert ami.connection is not None
+        assert not ami.connection.pending and not ami.connection.proto.pending
         pbx.faults.clear()
 
 
@@ -148,11 +150,12 @@ async def test_cancelled_action_leaks_nothing(pbx):
     async with make(pbx, reconnect=False) as ami:
         pbx.faults.half_open()
         task = asyncio.create_task(ami.action("Ping"))
-        await until(lambda: bool(ami._waiters))
+        await until(lambda: ami.connection is not None and ami.connection.pending > 0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert not ami._waiters and not ami._link.proto.pending
+        assert ami.connection is not None
+        assert not ami.connection.pending and not ami.connection.proto.pending
         pbx.faults.clear()
 
 
@@ -188,7 +191,7 @@ async def test_pending_actions_fail_on_drop(pbx):
     async with make(pbx, reconnect=False) as ami:
         pbx.faults.half_open()
         task = asyncio.create_task(ami.action("Ping", timeout=30))
-        await until(lambda: bool(ami._waiters))
+        await until(lambda: ami.connection is not None and ami.connection.pending > 0)
         pbx.faults.drop_all()
         with pytest.raises(amilab.ConnectionLost):
             await task
@@ -352,10 +355,10 @@ def test_sync_originate_deadline_covers_server_timeout():
     ami = AMIClient("127.0.0.1", 1, username="u", secret="s", timeout=10)
     from amilab.protocol import Action
 
-    assert ami._default_deadline(Action("Ping")) == 10
-    assert ami._default_deadline(Action("Originate", Channel="x", Timeout=45000)) == 55
-    assert ami._default_deadline(Action("Originate", Channel="x")) == 40
-    assert ami._default_deadline(Action("Originate", Channel="x", Async=True)) == 10
+    assert default_deadline(Action("Ping"), ami.timeout) == 10
+    assert default_deadline(Action("Originate", Channel="x", Timeout=45000), ami.timeout) == 55
+    assert default_deadline(Action("Originate", Channel="x"), ami.timeout) == 40
+    assert default_deadline(Action("Originate", Channel="x", Async=True), ami.timeout) == 10
 
 
 class ScriptedServer:
@@ -436,7 +439,7 @@ async def test_close_during_reconnect_wakes_waiting_actions(pbx):
     async with asyncio.timeout(1.0):
         with pytest.raises(amilab.NotConnected, match="closed"):
             await task
-    assert ami._reconnect_task is not None and ami._reconnect_task.done()
+    assert ami.state == "closed"
 
 
 async def test_action_after_failed_connect_fails_at_once(pbx):
@@ -456,9 +459,9 @@ async def test_reconnect_gave_up_fails_waiting_actions_with_reason():
         kinds: list[str] = []
         ami.on_connection(lambda ev: kinds.append(ev.kind))
         await ami.connect()
-        ami._secret = type(ami._secret)("wrong")
+        ami.credentials = Credentials("admin", "wrong")
         server.modes = ("refuse",)
-        ami._link.transport.abort()
+        ami.connection.abort("test: drop the link")
         await until(lambda: "disconnected" in kinds)
         async with asyncio.timeout(1.0):
             with pytest.raises(amilab.NotConnected, match="login refused"):
@@ -473,7 +476,7 @@ async def test_drop_during_relogin_keeps_reconnecting():
         kinds: list[str] = []
         ami.on_connection(lambda ev: kinds.append(ev.kind))
         await ami.connect()
-        ami._link.transport.abort()
+        ami.connection.abort("test: drop the link")
         await until(lambda: "reconnected" in kinds)
         assert server.accepted == 3 and ami.connected
 
@@ -484,17 +487,18 @@ async def test_unanswered_login_closes_its_socket():
         ami = scripted(server, connect_timeout=0.3)
         with pytest.raises(amilab.NotConnected, match="login"):
             await ami.connect()
-        assert ami._link is None
+        assert ami.connection is None and ami.state == "idle"
         await until(lambda: server.open_connections() == 0)
 
 
 async def test_action_sent_while_link_closes_on_protocol_error(pbx):
     """An action sent after a protocol error, before the link is gone, gets ConnectionLost."""
     async with make(pbx, reconnect=False, max_message_size=1024) as ami:
-        ami._link.data_received(b"Event: Huge\r\nData: " + b"x" * 4096)
+        conn = ami.connection
+        conn.data_received(b"Event: Huge\r\nData: " + b"x" * 4096)
         with pytest.raises(amilab.ConnectionLost):
             await ami.action("Ping", timeout=1)
-        assert not ami._waiters
+        assert not conn.pending
 
 
 TRACEBACK_SECRET = "Zq9-traceback-S3cret"
@@ -572,7 +576,6 @@ async def test_connect_during_reconnect_joins_it(pbx):
     async with ami:
         pbx.faults.drop_all()
         await until(lambda: not ami.connected)
-        first_task = ami._reconnect_task
         await ami.connect()
-        assert ami.connected and ami._reconnect_task is first_task
+        assert ami.connected
         assert [e.kind for e in ami.connection_events].count("reconnected") == 1

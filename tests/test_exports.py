@@ -13,6 +13,7 @@ import amilab
 
 ROOT = Path(__file__).resolve().parents[1]
 LAZY_NAMES = {
+    "ActionResult",
     "AMIClient",
     "Session",
     "connect",

@@ -148,8 +148,8 @@ def test_empty_input_gives_empty_frame():
 
 
 def test_action_result_to_frame_uses_frames():
-    """ActionResult.to_frame goes through to_frame (numeric passed along)."""
-    from amilab.protocol import ActionResult
+    """The client's ActionResult.to_frame goes through frames (numeric passed along)."""
+    from amilab.results import ActionResult
 
     result = ActionResult(
         [

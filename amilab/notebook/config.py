@@ -39,11 +39,12 @@ from __future__ import annotations
 import configparser
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from amilab.notebook.commands import CommandError, Connect
+from amilab.protocol.login import Secret
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
@@ -51,6 +52,8 @@ __all__ = [
     "ENV_PORT",
     "ENV_USER",
     "Defaults",
+    "Environment",
+    "Section",
     "Settings",
     "load_profiles",
     "permission_warning",
@@ -87,7 +90,7 @@ class Settings:
     host: str
     port: int | None
     user: str
-    secret: str = field(repr=False)
+    secret: Secret = field(repr=False)
     tls: bool = False
     auth: str = "auto"
     events: str | None = None
@@ -95,7 +98,39 @@ class Settings:
     cafile: str | None = None
 
 
-def load_profiles(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+class Environment(Mapping[str, str]):
+    """``os.environ`` behind a repr that shows no value.
+
+    ``resolve`` takes the environment as an argument; a traceback printed with
+    locals (``%xmode Verbose``) would otherwise list every variable, the
+    secret's among them.
+    """
+
+    def __init__(self, data: Mapping[str, str] | None = None) -> None:
+        self._data = os.environ if data is None else data
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"<environment: {len(self._data)} variables, values hidden>"
+
+
+class Section(dict[str, str]):
+    """One config-file section; its repr hides the ``secret`` value."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k == "secret" else v) for k, v in self.items()}
+        return f"Section({shown!r})"
+
+
+def load_profiles(path: str | os.PathLike[str]) -> dict[str, Section]:
     """The sections of the config file (``{}`` when it does not exist)."""
     file = Path(path).expanduser()
     if not file.exists():
@@ -109,7 +144,7 @@ def load_profiles(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
         raise CommandError(f"cannot read {file}: {exc.__class__.__name__}") from None
     profiles = {}
     for name in parser.sections():
-        section = dict(parser[name])
+        section = Section(parser[name])
         unknown = set(section) - _KEYS
         if unknown:
             raise CommandError(
@@ -195,7 +230,7 @@ def resolve(
     if secret is None:
         if prompt is None:
             raise CommandError(_no_secret_help(cmd, defaults, config_path))
-        secret = prompt(f"AMI secret for {user}@{host}: ")
+        secret = Secret(prompt(f"AMI secret for {user}@{host}: "))
         source = "prompt"
     cafile = str(Path(cafile).expanduser()) if cafile else None
     return Settings(host, port, user, secret, tls, auth, events, source, cafile)
@@ -203,12 +238,12 @@ def resolve(
 
 def _from_section(
     section: Mapping[str, str], env: Mapping[str, str], where: str
-) -> tuple[str | None, str]:
+) -> tuple[Secret | None, str]:
     var = section.get("secret_env")
     if var and env.get(var):
-        return env[var], f"${var}"
+        return Secret(env[var]), f"${var}"
     if section.get("secret"):
-        return section["secret"], where
+        return Secret(section["secret"]), where
     return None, ""
 
 
@@ -219,19 +254,19 @@ def _secret(
     fallback: Mapping[str, str],
     defaults: Defaults,
     where: str,
-) -> tuple[str | None, str]:
-    """The secret, in the same order as the other settings: line, @profile, env, [default]."""
+) -> tuple[Secret | None, str]:
+    """The secret (wrapped); same order as the other settings: line, @profile, env, [default]."""
     if cmd.secret is not None:
-        return cmd.secret, "line"
+        return Secret(cmd.secret), "line"
     if cmd.secret_env:
         if not env.get(cmd.secret_env):
             raise CommandError(
                 f"--secret-env {cmd.secret_env}: the environment variable is not set"
             )
-        return env[cmd.secret_env], f"${cmd.secret_env}"
+        return Secret(env[cmd.secret_env]), f"${cmd.secret_env}"
     secret, source = _from_section(named, env, where)
     if secret is None and env.get(defaults.secret_env):
-        secret, source = env[defaults.secret_env], f"${defaults.secret_env}"
+        secret, source = Secret(env[defaults.secret_env]), f"${defaults.secret_env}"
     if secret is None:
         secret, source = _from_section(fallback, env, where)
     return secret, source

@@ -24,14 +24,14 @@ import atexit
 import contextlib
 import difflib
 import getpass
-import os
 import queue
+import re
 import ssl
 import sys
 import time
 from collections import ChainMap
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
 from IPython.core.error import UsageError
@@ -59,17 +59,21 @@ from amilab.notebook.completion import ActionCatalog, complete, parse_listcomman
 from amilab.notebook.config import (
     DEFAULT_CONFIG_FILE,
     Defaults,
+    Environment,
+    Section,
     Settings,
     load_profiles,
     permission_warning,
     resolve,
 )
+from amilab.protocol.login import Secret
 from amilab.session import Session
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from amilab.protocol import ActionResult, Message
+    from amilab.protocol import Message
+    from amilab.results import ActionResult
 
 __all__ = ["AmiMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -187,7 +191,7 @@ class AmiMagics(Magics, Configurable):
     def _defaults(self) -> Defaults:
         return Defaults(self.default_host, self.default_port, self.default_user, self.secret_env)
 
-    def _profiles(self) -> dict[str, dict[str, str]]:
+    def _profiles(self) -> dict[str, Section]:
         warning = permission_warning(self.config_file)
         if warning:
             print(f"Warning: {warning}", file=sys.stderr)
@@ -203,7 +207,7 @@ class AmiMagics(Magics, Configurable):
             )
         settings = resolve(
             cmd,
-            env=os.environ,
+            env=Environment(),
             profiles=self._profiles(),
             defaults=self._defaults(),
             prompt=getpass.getpass,
@@ -219,7 +223,8 @@ class AmiMagics(Magics, Configurable):
         sim = amilab.sim.start(traffic=cmd.traffic)
         self.sim = sim
         user = amilab.sim.DEFAULT_USER
-        settings = Settings(sim.host, sim.port, user, sim.users[user].secret, events=cmd.events)
+        secret = Secret(sim.users[user].secret)
+        settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
         try:
             self._open(settings, label="simulator")
         except BaseException:
@@ -331,7 +336,8 @@ class AmiMagics(Magics, Configurable):
             result = session.action(cmd.name, list(cmd.headers), timeout=timeout)
         except ActionError as exc:
             if exc.result is not None:
-                self._remember(exc.result)
+                # The client's results are amilab.results.ActionResult (with .df).
+                self._remember(cast("ActionResult", exc.result))
             raise
         self._remember(result)
         return result
@@ -340,12 +346,12 @@ class AmiMagics(Magics, Configurable):
         self.last = result
         self._user_ns[RESULT_VAR] = result
 
-    def _numeric(self, option: bool | None) -> bool | str:
-        """``--numeric`` on the line, else the ``numeric`` trait."""
-        return self.numeric if option is None else option
+    def _numeric(self, option: bool | None) -> bool | Literal["known"]:
+        """``--numeric`` on the line, else the ``numeric`` trait (True, False or "known")."""
+        return cast('bool | Literal["known"]', self.numeric if option is None else option)
 
     def _frame(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
-        return self._limit(result.to_frame(numeric=self._numeric(numeric)))  # type: ignore[arg-type]
+        return self._limit(result.to_frame(numeric=self._numeric(numeric)))
 
     def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.autolimit and len(frame) > self.autolimit:
@@ -390,7 +396,7 @@ class AmiMagics(Magics, Configurable):
         else:
             frames = []
             for (name, result), action in zip(results, cmd.actions, strict=True):
-                frame = result.to_frame(numeric=self._numeric(action.numeric))  # type: ignore[arg-type]
+                frame = result.to_frame(numeric=self._numeric(action.numeric))
                 frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
                 frames.append(frame)
             value = self._limit(pd.concat(frames, ignore_index=True))
@@ -474,7 +480,7 @@ class AmiMagics(Magics, Configurable):
         elapsed = time.monotonic() - start
         lost = f", {dropped} dropped (queue full)" if dropped else ""
         print(f"{len(got)} events in {elapsed:.1f}s{lost}")
-        frame = to_frame(got, numeric=self._numeric(cmd.numeric))  # type: ignore[arg-type]
+        frame = to_frame(got, numeric=self._numeric(cmd.numeric))
         return self._output(self._limit(frame), cmd.out)
 
     def _do_Monitor(self, cmd: cmds.Monitor) -> Any:
@@ -503,12 +509,17 @@ class AmiMagics(Magics, Configurable):
         return f"{type(exc).__name__}: {exc}"
 
     def _scrub(self, text: str) -> str:
-        """Last line of defence: never show the current secret, whatever the message."""
+        """Last line of defence: never show the current secret, whatever the message.
+
+        Only a whole token is masked: a short secret that happens to occur inside
+        an ActionID or a number must not turn the message into nonsense.
+        """
         session = self.session
         if session is not None:
-            secret = session.client._secret.reveal()
+            secret = session.client.credentials.secret.reveal()
             if secret:
-                text = text.replace(secret, "***")
+                token = rf"(?<![\w.-]){re.escape(secret)}(?![\w.-])"
+                text = re.sub(token, "***", text)
         return text
 
     # -- completion ----------------------------------------------------------------

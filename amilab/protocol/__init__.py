@@ -1,13 +1,13 @@
 """Sans-IO AMI protocol core: bytes in, messages out, bytes to send. Stdlib only."""
 
 from amilab.protocol.buffer import DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
-from amilab.protocol.client import ClientProtocol, Completed, Greeting
-from amilab.protocol.login import challenge_key, login_flow
+from amilab.protocol.client import ClientProtocol, Completed, Greeting, LoggedIn, LoginFailed
+from amilab.protocol.login import Credentials, Secret, challenge_key, login_flow, setup_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action, normalize_headers
 from amilab.protocol.server import AMI_VERSION, ServerProtocol
-from amilab.protocol.state import ConnState
+from amilab.protocol.state import ConnState, LinkState
 
 __all__ = [
     "AMI_VERSION",
@@ -18,11 +18,17 @@ __all__ = [
     "ClientProtocol",
     "Completed",
     "ConnState",
+    "Credentials",
     "Greeting",
+    "LinkState",
+    "LoggedIn",
+    "LoginFailed",
     "Message",
     "ReceiveBuffer",
+    "Secret",
     "ServerProtocol",
     "challenge_key",
     "login_flow",
     "normalize_headers",
+    "setup_flow",
 ]

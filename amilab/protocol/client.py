@@ -2,13 +2,19 @@
 
 Theory of operation. The caller owns a socket and this object:
 
-1. ``send(action)`` assigns a unique ``ActionID``, records the action as
-   pending and returns the bytes to write.
-2. ``receive_data(chunk)`` returns what the bytes completed, in order:
-   :class:`Greeting` once, :class:`Completed` when a pending action has its
-   whole answer, and bare :class:`Message` objects for events, which the
-   caller dispatches to handlers.
-3. ``receive_eof()`` (or ``fail_all``) ends the stream and returns the actions
+1. ``receive_data(chunk)`` returns what the bytes completed, in order:
+   :class:`Greeting` once; then, if credentials were given, the protocol logs
+   in by itself (the plain or MD5 login of :func:`~amilab.protocol.login.setup_flow`,
+   then the event filters) and reports :class:`LoggedIn` or
+   :class:`LoginFailed`; :class:`Completed` when a pending action has its
+   whole answer; bare :class:`Message` objects for events, which the caller
+   dispatches to handlers.
+2. After every call the caller writes :meth:`data_to_send` to the socket:
+   the login actions are the protocol's own.
+3. ``send(action)`` assigns a unique ``ActionID``, records the action as
+   pending and returns the bytes to write. It is refused before ``READY``
+   by the state table (:mod:`amilab.protocol.state`).
+4. ``receive_eof()`` (or ``fail_all``) ends the stream and returns the actions
    that will never complete, so the caller can fail them.
 
 Routing: a ``Response`` goes to the pending action with its ActionID. If it
@@ -30,15 +36,18 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from amilab.errors import AMIError
 from amilab.protocol.buffer import DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
+from amilab.protocol.login import Credentials, LoginFlow, setup_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult, is_list_end
 from amilab.protocol.serialize import Action
 from amilab.protocol.state import ConnState, transition
 
-__all__ = ["ClientProtocol", "Completed", "Greeting"]
+__all__ = ["ClientProtocol", "Completed", "Greeting", "LoggedIn", "LoginFailed", "Output"]
 
 #: Caller-chosen ActionIDs of abandoned actions remembered until their late
 #: answer arrives; beyond this the oldest are forgotten, to bound memory.
@@ -61,13 +70,39 @@ class Completed:
     result: ActionResult
 
 
-class _Pending:
-    __slots__ = ("chosen", "listing", "result")
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """The protocol's own login (and filters) succeeded: the connection is READY."""
 
-    def __init__(self, action: Action, chosen: bool) -> None:
-        self.result = ActionResult(action=action)
+    result: ActionResult  # the answer to Login
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailed:
+    """The login or a filter was refused; the connection is in ERROR and must be closed."""
+
+    error: AMIError  # AuthenticationError, or ActionError for a refused filter
+
+
+Output = Message | Completed | Greeting | LoggedIn | LoginFailed
+
+
+#: Actions a caller may send itself before READY when the protocol was given no
+#: credentials (a raw test client, a tool that logs in its own way).
+_LOGIN_ACTIONS = frozenset({"login", "challenge"})
+
+
+class _Pending:
+    __slots__ = ("chosen", "internal", "listing", "login", "result")
+
+    def __init__(
+        self, result: ActionResult, chosen: bool, internal: bool = False, login: bool = False
+    ) -> None:
+        self.result = result
         self.listing = False
         self.chosen = chosen  # the caller gave the ActionID
+        self.internal = internal  # one of the protocol's own login actions
+        self.login = login  # a Login the caller sent itself: its answer moves the state
 
 
 def _starts_list(response: Message) -> bool:
@@ -83,14 +118,33 @@ class ClientProtocol:
 
     def __init__(
         self,
+        credentials: Credentials | None = None,
         *,
+        filters: Iterable[str] = (),
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_headers: int = DEFAULT_MAX_HEADERS,
         id_prefix: str | None = None,
+        result_type: type[ActionResult] = ActionResult,
+        raw: bool = False,
     ) -> None:
+        """``credentials``: log in after the greeting (without them the caller
+        may send ``Challenge``/``Login`` itself; nothing else before READY).
+        ``filters``: event filters added right after login.
+        ``result_type``: the :class:`ActionResult` subclass to build (the client
+        layer passes one with DataFrame helpers; the protocol stays pandas-free).
+        ``raw``: a diagnostic client that may send any action while the
+        connection is open, e.g. to record how a server answers an action
+        before login (``tests/fixtures/asterisk22/action_before_login.ami``).
+        """
         self.buffer = ReceiveBuffer(max_message_size=max_message_size, max_headers=max_headers)
         self.state = ConnState.GREETING
         self.pending: dict[str, _Pending] = {}
+        self._credentials = credentials
+        self._filters = tuple(filters)
+        self._flow: LoginFlow | None = None
+        self._outgoing: list[bytes] = []
+        self._result_type = result_type
+        self._raw = raw
         self.stray_responses = 0
         # Abandoned caller-chosen ActionID -> True once its late list has started.
         self._abandoned: dict[str, bool] = {}
@@ -104,23 +158,73 @@ class ClientProtocol:
         self.state = transition(self.state, event)
 
     # -- lifecycle ---------------------------------------------------------
-    def start_login(self) -> None:
-        """Record that the login flow began (after the greeting)."""
-        self._move("login")
+    @property
+    def ready(self) -> bool:
+        """True once logged in: ordinary actions may be sent."""
+        return self.state is ConnState.READY
 
-    def login_finished(self, ok: bool) -> None:
-        """Record the login outcome; actions may be sent once it is ``True``."""
-        self._move("login_ok" if ok else "login_failed")
+    def _start_login(self, out: list[Output]) -> None:
+        """After the greeting: begin the login flow and queue its first action."""
+        if self._credentials is None:
+            return
+        self._move("login")
+        self._flow = setup_flow(self._credentials, self._filters)
+        self._advance(None, out)
+
+    def _advance(self, result: ActionResult | None, out: list[Output]) -> None:
+        """Feed the flow the answer to its last action; queue its next, or finish."""
+        flow = self._flow
+        assert flow is not None
+        try:
+            action = next(flow) if result is None else flow.send(result)
+        except StopIteration as done:
+            self._flow = None
+            self._move("login_ok")
+            out.append(LoggedIn(done.value))
+            return
+        except AMIError as exc:
+            self._flow = None
+            self._move("login_failed")
+            self.fail_all()
+            out.append(LoginFailed(exc))
+            return
+        self._register(action, internal=True)
+
+    def data_to_send(self) -> bytes:
+        """Bytes the protocol itself wants written (its login actions); empties the queue."""
+        if not self._outgoing:
+            return b""
+        data = b"".join(self._outgoing)
+        self._outgoing.clear()
+        return data
 
     # -- sending -----------------------------------------------------------
     def send(self, action: Action) -> tuple[str, bytes]:
         """Register ``action`` as pending; return its ActionID and the bytes to write.
 
-        A caller-given ActionID is kept if unused; a duplicate of a pending
-        one raises ``ValueError`` (its answers could not be told apart).
+        Refused (:class:`~amilab.errors.ProtocolError` naming the state) unless
+        the connection is READY. Without credentials, the caller may log in
+        itself: ``Challenge`` and ``Login`` are accepted after the greeting, and
+        the Login's answer moves the state to READY or ERROR. A caller-given
+        ActionID is kept if unused; a duplicate of a pending one raises
+        ``ValueError`` (its answers could not be told apart).
         """
-        if self.state in (ConnState.CLOSED, ConnState.ERROR):
-            transition(self.state, "send")  # raises, naming the state
+        if self.state is ConnState.READY:
+            return self._register(action)
+        name = action.name.lower()
+        if self._raw and self.state not in (ConnState.CLOSED, ConnState.ERROR):
+            return self._register(action, login=name == "login")
+        if self._credentials is None and name in _LOGIN_ACTIONS:
+            if self.state is ConnState.CONNECTED:
+                self._move("login")
+            if self.state is ConnState.AUTHENTICATING:
+                return self._register(action, login=name == "login")
+        transition(self.state, "send")  # raises, naming the state
+        raise AssertionError("unreachable: 'send' is legal only in READY")
+
+    def _register(
+        self, action: Action, *, internal: bool = False, login: bool = False
+    ) -> tuple[str, bytes]:
         action_id = action.action_id
         chosen = action_id is not None
         if action_id is None:
@@ -133,8 +237,13 @@ class ClientProtocol:
                 f"ActionID {action_id!r} belongs to an action that timed out or was "
                 "cancelled and whose answer may still arrive; choose another ActionID"
             )
-        self.pending[action_id] = _Pending(action, chosen)
-        return action_id, action.to_bytes()
+        data = action.to_bytes()
+        self.pending[action_id] = _Pending(
+            self._result_type(action=action), chosen, internal, login
+        )
+        if internal:
+            self._outgoing.append(data)
+        return action_id, data
 
     def cancel(self, action_id: str) -> None:
         """Forget a pending action (timed out or cancelled); late answers become strays."""
@@ -145,7 +254,7 @@ class ClientProtocol:
                 del self._abandoned[next(iter(self._abandoned))]
 
     # -- receiving ---------------------------------------------------------
-    def receive_data(self, data: bytes) -> list[Message | Completed | Greeting]:
+    def receive_data(self, data: bytes) -> list[Output]:
         """Feed received bytes; return greetings, completions and events, in order.
 
         Raises :class:`~amilab.errors.ProtocolError` on malformed or oversized
@@ -159,11 +268,12 @@ class ClientProtocol:
             if self.state not in (ConnState.CLOSED, ConnState.ERROR):
                 self._move("protocol_error")
             raise
-        out: list[Message | Completed | Greeting] = []
+        out: list[Output] = []
         if not had_greeting and buffer.greeting is not None:
             self._move("greeting")
             version = buffer.greeting.rpartition("/")[2]
             out.append(Greeting(buffer.greeting, version))
+            self._start_login(out)
         if not self.pending and not self._abandoned:
             # Nothing to correlate, but a response here is still a stray (e.g. a
             # late answer to a cancelled action) and must be counted.
@@ -178,7 +288,7 @@ class ClientProtocol:
             self._route(msg, out)
         return out
 
-    def _route(self, msg: Message, out: list[Message | Completed | Greeting]) -> None:
+    def _route(self, msg: Message, out: list[Output]) -> None:
         action_id = msg.action_id
         entry = self.pending.get(action_id) if action_id is not None else None
         if entry is None:
@@ -215,18 +325,25 @@ class ClientProtocol:
         elif self._abandoned[action_id] and is_list_end(msg):
             del self._abandoned[action_id]
 
-    def _complete(self, action_id: str, out: list[Message | Completed | Greeting]) -> None:
+    def _complete(self, action_id: str, out: list[Output]) -> None:
         entry = self.pending.pop(action_id)
         entry.result.complete = True
+        if entry.internal:
+            self._advance(entry.result, out)
+            return
+        if entry.login and self.state is ConnState.AUTHENTICATING:
+            self._move("login_ok" if entry.result.ok else "login_failed")
         out.append(Completed(action_id, entry.result))
 
     def receive_eof(self) -> list[str]:
         """The peer closed. Returns the ActionIDs that can never complete."""
         self._move("close")
+        self._flow = None
         return self.fail_all()
 
     def fail_all(self) -> list[str]:
-        """Drop every pending action and return their ActionIDs."""
-        ids = list(self.pending)
+        """Drop every pending action and return the caller's ActionIDs (not the login's)."""
+        ids = [aid for aid, entry in self.pending.items() if not entry.internal]
         self.pending.clear()
+        self._outgoing.clear()
         return ids

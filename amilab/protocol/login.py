@@ -1,22 +1,28 @@
 """The login flow as a generator of actions: plain ``Secret`` or MD5 challenge.
 
-Sans-IO in the style of httpx's ``auth_flow``: the caller sends each yielded
+Sans-IO in the style of httpx's ``auth_flow``: the driver sends each yielded
 :class:`Action`, then ``.send()``\\ s back its :class:`ActionResult`. The flow
-raises :class:`AuthenticationError` on refusal. The same code serves the
-asyncio client and the tests.
+raises :class:`AuthenticationError` on refusal. :class:`ClientProtocol
+<amilab.protocol.client.ClientProtocol>` drives :func:`setup_flow` itself after
+the greeting (login, then the event filters), so no I/O layer repeats it.
+
+Secrets: the secret travels as a :class:`Secret` from the user's call to the
+one line that builds the wire bytes, so no frame between them holds it as a
+plain ``str`` (IPython's ``%xmode Verbose``, pytest ``--showlocals`` and error
+reporters print every local of every frame).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Literal
 
-from amilab.errors import AuthenticationError
+from amilab.errors import ActionError, AuthenticationError
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
 
-__all__ = ["AuthMode", "Secret", "challenge_key", "login_flow"]
+__all__ = ["AuthMode", "Credentials", "Secret", "challenge_key", "login_flow", "setup_flow"]
 
 AuthMode = Literal["md5", "plain", "auto"]
 LoginFlow = Generator[Action, ActionResult, ActionResult]
@@ -30,13 +36,48 @@ class Secret:
     def __init__(self, value: str) -> None:
         self._value = value
 
+    @classmethod
+    def wrap(cls, value: str | Secret) -> Secret:
+        """``value`` as a Secret (unchanged if it is one already)."""
+        return value if isinstance(value, Secret) else cls(value)
+
     def reveal(self) -> str:
         return self._value
+
+    def __reduce__(self) -> str:
+        raise TypeError("a Secret cannot be pickled (it would be written out in clear)")
 
     def __repr__(self) -> str:
         return "'***'"
 
     __str__ = __repr__
+
+
+class Credentials:
+    """Who logs in and how: username, secret, auth mode and login event mask.
+
+    Its repr shows the username, never the secret.
+    """
+
+    __slots__ = ("auth", "events", "secret", "username")
+
+    def __init__(
+        self,
+        username: str,
+        secret: str | Secret,
+        *,
+        auth: AuthMode = "auto",
+        events: str | bool | None = None,
+    ) -> None:
+        if auth not in ("md5", "plain", "auto"):
+            raise ValueError(f"auth must be 'md5', 'plain' or 'auto', not {auth!r}")
+        self.username = username
+        self.secret = Secret.wrap(secret)
+        self.auth: AuthMode = auth
+        self.events = events
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.username!r}, secret='***', auth={self.auth!r})"
 
 
 def challenge_key(challenge: str, secret: str) -> str:
@@ -67,7 +108,7 @@ def login_flow(
     The secret is held as a :class:`Secret` so that no frame of this flow
     shows it in a traceback with locals (IPython's ``%xmode Verbose``).
     """
-    hidden = secret if isinstance(secret, Secret) else Secret(secret)
+    hidden = Secret.wrap(secret)
     del secret
     extra = (
         {}
@@ -89,4 +130,24 @@ def login_flow(
     result = yield Action("Login", Username=username, Secret=hidden.reveal(), **extra)
     if not result.ok:
         raise _refused(result, username)
+    return result
+
+
+def setup_flow(credentials: Credentials, filters: Iterable[str] = ()) -> LoginFlow:
+    """Log in, then add each event filter; return the Login result.
+
+    A refused filter raises :class:`ActionError`: a session whose filters did
+    not apply would deliver events its owner asked not to get.
+    """
+    result = yield from login_flow(
+        credentials.username, credentials.secret, auth=credentials.auth, events=credentials.events
+    )
+    for expression in filters:
+        answer = yield Action("Filter", Operation="Add", Filter=expression)
+        if not answer.ok:
+            raise ActionError(
+                f"the server refused the event filter {expression!r}: "
+                f"{answer.message or 'Error'} (adding a filter needs the 'system' write class)",
+                answer,
+            )
     return result

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from amilab.protocol.message import Message
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["ActionResult"]
 
@@ -49,7 +46,9 @@ class ActionResult(list[Message]):
     """The response first, then the list's events, the ``...Complete`` event last.
 
     A plain ``list`` of :class:`Message` (the shape DAMI and panoramisk users
-    know) with properties for the common questions.
+    know) with properties for the common questions. The protocol stays free of
+    pandas: the client hands out :class:`amilab.results.ActionResult`, this
+    class plus ``.df`` and ``to_frame()`` from :mod:`amilab.frames`.
     """
 
     def __init__(self, messages: list[Message] | None = None, *, action: Any = None) -> None:
@@ -93,20 +92,6 @@ class ActionResult(list[Message]):
     def output(self) -> str:
         """Command output as text: the ``Output`` lines joined with newlines."""
         return "\n".join(self.response.getall("Output")) if self else ""
-
-    def to_frame(self, include_response: bool = False, *, numeric: bool = False) -> pd.DataFrame:
-        """The list items as a DataFrame (the response alone when there are none)."""
-        from amilab.frames import to_frame
-
-        rows = self.events
-        if include_response or not rows:
-            rows = [self.response, *rows] if self else rows
-        return to_frame(rows, numeric=numeric)
-
-    @property
-    def df(self) -> pd.DataFrame:
-        """Shortcut for :meth:`to_frame` with its defaults."""
-        return self.to_frame()
 
     def __repr__(self) -> str:
         name = getattr(self.action, "name", None) or "?"

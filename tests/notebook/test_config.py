@@ -30,7 +30,7 @@ def test_line_beats_environment_and_file():
     """Values on the line win over AMI_* variables and the [default] section."""
     env = {"AMI_HOST": "env-host", "AMI_USER": "env-user", "AMI_SECRET": "s"}
     s = _resolve(Connect(host="line-host", port=1234, user="line-user"), env)
-    assert (s.host, s.port, s.user, s.secret) == ("line-host", 1234, "line-user", "s")
+    assert (s.host, s.port, s.user, s.secret.reveal()) == ("line-host", 1234, "line-user", "s")
 
 
 def test_environment_beats_default_section():
@@ -38,20 +38,25 @@ def test_environment_beats_default_section():
     env = {"AMI_HOST": "env-host", "AMI_PORT": "7000", "PBX": "from-pbx-var"}
     s = _resolve(env=env)
     assert (s.host, s.port, s.user) == ("env-host", 7000, "ops")
-    assert s.secret == "from-pbx-var" and s.secret_source == "$PBX"
+    assert s.secret.reveal() == "from-pbx-var" and s.secret_source == "$PBX"
 
 
 def test_named_profile_beats_environment():
     """An explicit @profile is used even when AMI_HOST is set; its secret comes from the file."""
     s = _resolve(Connect(profile="lab"), {"AMI_HOST": "env-host"})
-    assert (s.host, s.port, s.user, s.secret) == ("127.0.0.1", 15038, "admin", "file-secret")
+    assert (s.host, s.port, s.user, s.secret.reveal()) == (
+        "127.0.0.1",
+        15038,
+        "admin",
+        "file-secret",
+    )
     assert s.secret_source == "connections.ini [lab]"
 
 
 def test_secret_env_option_wins_over_file_secret():
     """--secret-env VAR is read before a secret in the section, and must be set."""
     s = _resolve(Connect(profile="lab", secret_env="MINE"), {"MINE": "env-secret"})
-    assert s.secret == "env-secret"
+    assert s.secret.reveal() == "env-secret"
     with pytest.raises(CommandError, match="MINE: the environment variable is not set"):
         _resolve(Connect(profile="lab", secret_env="MINE"))
 
@@ -65,7 +70,7 @@ def test_defaults_and_prompt():
         return "typed"
 
     s = _resolve(Connect(user="u"), profiles={}, prompt=prompt, defaults=Defaults(host="h"))
-    assert (s.host, s.port, s.user, s.secret, s.secret_source) == (
+    assert (s.host, s.port, s.user, s.secret.reveal(), s.secret_source) == (
         "h",
         None,
         "u",
@@ -132,3 +137,16 @@ def test_unknown_key_in_file(tmp_path):
     path.write_text("[lab]\nhots = x\n")
     with pytest.raises(CommandError, match=r"unknown key.*hots"):
         load_profiles(path)
+
+
+def test_secret_is_wrapped_and_file_sections_hide_it():
+    """The resolved secret is a Secret, and a config section's repr never shows its value."""
+    from amilab.notebook.config import Environment, Section
+    from amilab.protocol.login import Secret
+
+    s = _resolve(Connect(profile="lab"))
+    assert isinstance(s.secret, Secret) and "file-secret" not in repr(s.secret)
+    section = Section({"user": "admin", "secret": "file-secret"})
+    assert "file-secret" not in repr(section) and section["secret"] == "file-secret"
+    env = Environment({"AMI_SECRET": "env-secret-value"})
+    assert "env-secret-value" not in repr(env) and env["AMI_SECRET"] == "env-secret-value"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from protocol_helpers import logged_in_client, reply_to
 
-from amilab.errors import ProtocolError
-from amilab.protocol.client import ClientProtocol, Completed, Greeting
+from amilab.errors import ActionError, AuthenticationError, ProtocolError
+from amilab.protocol.client import ClientProtocol, Completed, Greeting, LoggedIn, LoginFailed
+from amilab.protocol.login import Credentials, challenge_key
 from amilab.protocol.message import Message
 from amilab.protocol.serialize import Action
 from amilab.protocol.state import ConnState
@@ -36,12 +38,8 @@ def list_end(name: str, aid: str, n: int, marker: str = "Complete") -> bytes:
     return event(name, aid, ("EventList", marker), ("ListItems", str(n)))
 
 
-def ready_client() -> ClientProtocol:
-    proto = ClientProtocol(id_prefix="t-")
-    out = proto.receive_data(GREETING)
-    assert out == [Greeting("Asterisk Call Manager/11.0.0", "11.0.0")]
-    proto.login_finished(True)
-    return proto
+def ready_client(**options: object) -> ClientProtocol:
+    return logged_in_client(id_prefix="t-", **options)
 
 
 def completions(out: list[object]) -> dict[str, Completed]:
@@ -287,27 +285,10 @@ def test_protocol_error_moves_to_error_and_sticks() -> None:
 
 def test_oversized_message_moves_to_error() -> None:
     """A message over max_message_size moves a ready client to ERROR."""
-    proto = ClientProtocol(max_message_size=200)
-    proto.receive_data(GREETING)
-    proto.login_finished(True)
+    proto = ready_client(max_message_size=200)
     with pytest.raises(ProtocolError):
         proto.receive_data(event("Big", None, ("Data", "x" * 300)))
     assert proto.state is ConnState.ERROR
-
-
-def test_login_states() -> None:
-    """start_login and login_finished drive CONNECTED -> AUTHENTICATING -> READY or ERROR."""
-    proto = ClientProtocol()
-    proto.receive_data(GREETING)
-    proto.start_login()
-    assert proto.state is ConnState.AUTHENTICATING
-    proto.login_finished(True)
-    assert proto.state is ConnState.READY
-    failed = ClientProtocol()
-    failed.receive_data(GREETING)
-    failed.start_login()
-    failed.login_finished(False)
-    assert failed.state is ConnState.ERROR
 
 
 def test_fail_all_drops_pending() -> None:
@@ -360,3 +341,90 @@ def test_abandoned_list_action_id_freed_at_its_list_end() -> None:
         proto.send(Action("CoreShowChannels", ActionID="L"))
     proto.receive_data(list_end("CoreShowChannelsComplete", "L", 1))
     assert proto.send(Action("CoreShowChannels", ActionID="L"))[0] == "L"
+
+
+# -- the protocol's own login --------------------------------------------------------
+def _greeted(credentials: Credentials, **options: object) -> tuple[ClientProtocol, bytes]:
+    proto = ClientProtocol(credentials, **options)  # type: ignore[arg-type]
+    proto.receive_data(GREETING)
+    return proto, proto.data_to_send()
+
+
+def test_login_is_sent_by_the_protocol_after_the_greeting() -> None:
+    """After the greeting the protocol queues its own Login and is AUTHENTICATING."""
+    proto = ClientProtocol(Credentials("admin", "pw", auth="plain"))
+    assert proto.data_to_send() == b""
+    assert proto.state is ConnState.GREETING
+    proto.receive_data(GREETING)
+    sent = Message(proto.data_to_send().rstrip(b"\r\n"))
+    assert sent["Action"] == "Login"
+    assert (sent["Username"], sent["Secret"]) == ("admin", "pw")
+    assert proto.state is ConnState.AUTHENTICATING
+    assert proto.data_to_send() == b""  # handed out once
+
+
+def test_md5_login_answers_the_challenge() -> None:
+    """auth='md5': Challenge first, then Login with md5(challenge + secret), then READY."""
+    proto, challenge = _greeted(Credentials("admin", "pw", auth="md5"))
+    assert b"Action: Challenge\r\n" in challenge
+    assert proto.receive_data(reply_to(challenge, ("Challenge", "123"))) == []
+    login = Message(proto.data_to_send().rstrip(b"\r\n"))
+    assert login["Key"] == challenge_key("123", "pw") and "Secret" not in login
+    (done,) = proto.receive_data(reply_to(login.raw))
+    assert isinstance(done, LoggedIn) and proto.state is ConnState.READY
+
+
+def test_refused_login_is_reported_and_moves_to_error() -> None:
+    """A refused Login gives LoginFailed(AuthenticationError) and ERROR; send is then refused."""
+    proto, login = _greeted(Credentials("admin", "bad", auth="plain"))
+    out = proto.receive_data(reply_to(login, ("Message", "Authentication failed"), status="Error"))
+    (failed,) = out
+    assert isinstance(failed, LoginFailed) and isinstance(failed.error, AuthenticationError)
+    assert "Authentication failed" in str(failed.error)
+    assert proto.state is ConnState.ERROR
+    with pytest.raises(ProtocolError, match="error"):
+        proto.send(Action("Ping"))
+
+
+def test_filters_follow_the_login_and_a_refused_one_fails_it() -> None:
+    """Filters are added after Login, before READY; a refused filter is a LoginFailed."""
+    proto, login = _greeted(Credentials("admin", "pw", auth="plain"), filters=["Event: Hangup"])
+    assert proto.receive_data(reply_to(login)) == []
+    assert proto.state is ConnState.AUTHENTICATING
+    filt = Message(proto.data_to_send().rstrip(b"\r\n"))
+    assert (filt["Action"], filt["Operation"], filt["Filter"]) == ("Filter", "Add", "Event: Hangup")
+    (failed,) = proto.receive_data(
+        reply_to(filt.raw, ("Message", "Permission denied"), status="Error")
+    )
+    assert isinstance(failed, LoginFailed) and isinstance(failed.error, ActionError)
+    assert "Event: Hangup" in str(failed.error) and proto.state is ConnState.ERROR
+
+
+@pytest.mark.parametrize("state", ["greeting", "authenticating"])
+def test_send_before_ready_is_refused_naming_the_state(state: str) -> None:
+    """An ordinary action before READY is refused by the state table, which names the state."""
+    proto = ClientProtocol(Credentials("admin", "pw", auth="plain"))
+    if state == "authenticating":
+        proto.receive_data(GREETING)
+    with pytest.raises(ProtocolError, match=state):
+        proto.send(Action("Ping"))
+    assert not proto.pending or state == "authenticating"
+
+
+def test_manual_login_without_credentials_moves_the_state() -> None:
+    """Without credentials the caller may send Login itself; its answer moves to READY."""
+    proto = ClientProtocol()
+    proto.receive_data(GREETING)
+    with pytest.raises(ProtocolError, match="connected"):
+        proto.send(Action("Ping"))
+    aid, _ = proto.send(Action("Login", Username="u", Secret="s"))
+    assert proto.state is ConnState.AUTHENTICATING
+    (done,) = proto.receive_data(response(aid))
+    assert isinstance(done, Completed) and proto.state is ConnState.READY
+
+
+def test_login_actions_are_not_reported_as_lost_on_eof() -> None:
+    """EOF during the protocol's own login returns no caller ActionIDs (none were the caller's)."""
+    proto, _ = _greeted(Credentials("admin", "pw", auth="plain"))
+    assert proto.receive_eof() == []
+    assert proto.state is ConnState.CLOSED

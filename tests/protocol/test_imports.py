@@ -23,9 +23,9 @@ FORBIDDEN_STDLIB = {
 }
 #: Third-party or upper-layer modules that must never load with the protocol.
 FORBIDDEN_LOADED = FORBIDDEN_STDLIB - {"threading"} | {"pandas", "numpy", "IPython", "ipywidgets"}
-#: Imports allowed inside a function body only (deferred until called), with the reason:
-#: ActionResult.to_frame is a convenience that hands off to the frames layer.
-DEFERRED_ALLOWED = {("result.py", "amilab.frames")}
+#: Imports allowed inside a function body only (deferred until called), with the reason.
+#: None: DataFrame helpers live above the protocol (amilab.results, amilab.frames).
+DEFERRED_ALLOWED: set[tuple[str, str]] = set()
 
 
 def _is_type_checking(node: ast.If) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from protocol_helpers import logged_in_client
 
-from amilab.protocol.client import ClientProtocol, Completed
+from amilab.protocol.client import Completed
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
@@ -15,8 +16,7 @@ COMMAND_TEXT = "Channel   Location   State\n\nfoo: bar: baz\n   indented\n\n1 ac
 
 def run(action: Action, reply: bytes, chunk: int | None = None) -> ActionResult:
     """Send action through a fresh ClientProtocol, feed reply (%s = ActionID); return result."""
-    proto = ClientProtocol(id_prefix="r-")
-    proto.receive_data(GREETING)
+    proto = logged_in_client(id_prefix="r-")
     aid, _ = proto.send(action)
     data = reply.replace(b"%s", aid.encode())
     step = chunk or len(data)

@@ -77,7 +77,10 @@ def test_client_and_server_wired_in_memory() -> None:
     """A ClientProtocol and a ServerProtocol talk to each other through bytes alone."""
     server, client = ServerProtocol(), ClientProtocol()
     assert isinstance(client.receive_data(server.greeting())[0], Greeting)
-    client.login_finished(True)
+    _, login = client.send(Action("Login", Username="u", Secret="s"))
+    (act,) = server.receive_data(login)
+    client.receive_data(server.response(act, "Success", "Authentication accepted"))
+    assert client.ready
     aid, data = client.send(Action("CoreShowChannels"))
     (act,) = server.receive_data(data)
     reply = (

@@ -14,7 +14,7 @@ class RawClient:
     """One AMI connection: send actions, collect their results and the events."""
 
     def __init__(self) -> None:
-        self.proto = ClientProtocol(id_prefix="t-")
+        self.proto = ClientProtocol(id_prefix="t-", raw=True)
         self.events: list[Message] = []
         self.greeting: str | None = None
         self.closed = asyncio.Event()
