@@ -156,6 +156,16 @@ class HandlerRegistry:
     def __len__(self) -> int:
         return len(self._subs)
 
+    @property
+    def cached_routes(self) -> int:
+        """Event names whose handler tuple is cached (at most :data:`MAX_ROUTES`)."""
+        return len(self._cache)
+
+    @property
+    def running_tasks(self) -> int:
+        """Coroutine handler tasks still running (at most :data:`MAX_HANDLER_TASKS`)."""
+        return len(self._tasks)
+
     def callbacks_for(self, name: str) -> tuple[Callback, ...]:
         found = self._cache.get(name)
         if found is None:

@@ -540,3 +540,60 @@ def test_failed_magic_stops_a_notebook_run(tmp_path):
     (error,) = nb.cells[2].outputs
     assert error.name == "stderr" and error.text.startswith("UsageError: NoSuchAction failed")
     assert nb.cells[3].outputs == []
+
+
+WRONG_SECRET = "Wq3-wrong-but-still-secret"
+CANARY = "Cn8-some-other-environment-value"
+
+
+@pytest.mark.parametrize("source", ["environment", "config file", "bad config"])
+def test_failed_connect_with_verbose_tracebacks_shows_no_secret_or_environment(
+    ip, sim, monkeypatch, capsys, tmp_path, source
+):
+    """%xmode Verbose + short_errors=False: the full traceback with every local shows neither
+    the secret that failed nor the rest of os.environ."""
+    monkeypatch.setenv("AMILAB_TEST_CANARY", CANARY)
+    if source == "environment":
+        monkeypatch.setenv("AMI_SECRET", WRONG_SECRET)
+        line = f"connect {sim.host}:{sim.port} --user {USER}"
+    else:
+        # "bad config": the error comes from inside resolve(), whose frame holds the
+        # environment and the section (with its secret) as locals.
+        port = "not-a-port" if source == "bad config" else sim.port
+        monkeypatch.setenv("AMI_SECRET", WRONG_SECRET)
+        ini = tmp_path / "connections.ini"
+        ini.write_text(
+            f"[lab]\nhost = {sim.host}\nport = {port}\nuser = {USER}\nsecret = {WRONG_SECRET}\n"
+        )
+        ini.chmod(0o600)
+        ip.run_line_magic("config", f"AmiMagics.config_file = {str(ini)!r}")
+        line = "connect @lab"
+    ip.run_line_magic("xmode", "Verbose")
+    ip.run_line_magic("config", "AmiMagics.short_errors = False")
+    try:
+        result = ip.run_cell(f"%ami {line}")
+    finally:
+        ip.run_line_magic("xmode", "Context")
+        ip.run_line_magic("config", "AmiMagics.short_errors = True")
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert result.error_in_exec is not None
+    expected = "CommandError" if source == "bad config" else "AuthenticationError"
+    assert expected in text and "Connect(host=" in text  # the traceback shows locals
+    assert WRONG_SECRET not in text
+    assert CANARY not in text
+
+
+def test_scrub_masks_the_secret_as_a_token_only(ip, magics):
+    """The last-line scrub never cuts into an ActionID that happens to contain the secret."""
+    import amilab.sim
+
+    pbx = amilab.sim.start(users={"bob": {"secret": "amilab", "read": "all", "write": "all"}})
+    try:
+        ip.run_line_magic("ami", f"connect {pbx.host}:{pbx.port} --user bob --secret amilab")
+        message = "Ping got no complete answer within 5.0s (ActionID amilab-4711-a1b2c3-7)"
+        assert magics._scrub(message) == message
+        assert magics._scrub("the secret amilab leaked") == "the secret *** leaked"
+    finally:
+        ip.run_line_magic("ami", "disconnect")
+        pbx.stop()
