@@ -143,3 +143,23 @@ def test_import_needs_neither_pandas_nor_ipython():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_frames_known_numeric_comes_from_the_catalog():
+    """to_frame(numeric="known") converts the catalog's integer fields of a real recording."""
+    from amilab.frames import KNOWN_NUMERIC_FIELDS, to_frame
+    from amilab.protocol import Message
+
+    assert catalog.load().integer_fields == KNOWN_NUMERIC_FIELDS
+    events = [
+        Message(("\r\n".join(f"{k}: {v}" for k, v in pairs)).encode())
+        for name, pairs in _blocks()
+        if name == "queuestatus.ami" and pairs[0] == ("Event", "QueueMember")
+    ]
+    df = to_frame(events, numeric="known")
+    assert len(df) >= 1
+    for column in ("Penalty", "CallsTaken", "LastCall", "InCall", "Paused"):
+        assert str(df[column].dtype) == "Int64", column
+    # Status is 0..8 here but text in other events (PeerStatus), so it stays text.
+    for column in ("Status", "Location", "Queue"):
+        assert str(df[column].dtype) == "string", column
