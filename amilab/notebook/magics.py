@@ -45,6 +45,8 @@ from IPython.core.magic import (
 from traitlets import Bool, Enum, Float, Int, Unicode, Union
 from traitlets.config.configurable import Configurable
 
+from amilab.catalog import action_help, event_help
+from amilab.catalog import load as load_catalog
 from amilab.client import AMIClient
 from amilab.errors import (
     ActionError,
@@ -96,6 +98,16 @@ def _summary(msg: Message) -> str:
     pairs = [f"{k}={v}" for k, v in msg.headers[1:] if k.lower() not in ("privilege", "actionid")]
     line = f"{time.strftime('%H:%M:%S')} {msg.name or '?'} " + " ".join(pairs)
     return line if len(line) <= LIVE_LINE_WIDTH else line[: LIVE_LINE_WIDTH - 1] + "…"
+
+
+def _facts(name: str, *, event: bool) -> str | None:
+    """The catalog's offline help for an action or event, or None if it is not documented."""
+    cat = load_catalog()
+    if event:
+        found = cat.event(name)
+        return None if found is None else event_help(found)
+    doc = cat.action(name)
+    return None if doc is None else action_help(doc)
 
 
 @magics_class
@@ -367,6 +379,7 @@ class AmiMagics(Magics, Configurable):
         return None
 
     def _do_RunAction(self, cmd: cmds.RunAction) -> Any:
+        cmds.check_required([cmd], load_catalog())
         result = self._send(cmd)
         value = result if cmd.raw else self._frame(result, cmd.numeric)
         return self._output(value, cmd.out)
@@ -374,6 +387,7 @@ class AmiMagics(Magics, Configurable):
     def _do_Script(self, cmd: cmds.Script) -> Any:
         import pandas as pd
 
+        cmds.check_required(cmd.actions, load_catalog())
         results: list[tuple[str, ActionResult]] = []
         for number, action in enumerate(cmd.actions, start=1):
             try:
@@ -412,16 +426,27 @@ class AmiMagics(Magics, Configurable):
 
     # -- documentation -----------------------------------------------------------
     def _do_Help(self, cmd: cmds.Help) -> None:
+        """Catalog facts (no connection needed), then the server's own text if connected."""
         if cmd.action is None:
             print(cmds.HELP)
             return
-        session = self._require()
-        text = session.command(f"manager show command {cmd.action}", timeout=self.timeout)
-        self.catalog.learn_syntax(cmd.action, text)
-        if not text.strip():
-            hint = self._suggest(cmd.action)
-            raise ValueError(f"the server has no documentation for {cmd.action}.{hint}")
-        print(text)
+        facts = _facts(cmd.action, event=cmd.event)
+        kind = "event" if cmd.event else "command"
+        server = ""
+        if self.session is not None:
+            server = self.session.command(f"manager show {kind} {cmd.action}", timeout=self.timeout)
+            if not cmd.event:
+                self.catalog.learn_syntax(cmd.action, server)
+        if facts is None and not server.strip():
+            what = "the event " if cmd.event else ""
+            hint = "" if cmd.event else self._suggest(cmd.action)
+            where = "" if self.session is not None else " in the catalog (not connected)"
+            raise ValueError(f"no documentation for {what}{cmd.action}{where}.{hint}")
+        if facts is not None:
+            print(facts)
+        if server.strip():
+            print(f"\n--- manager show {kind} {cmd.action} (from the server) ---")
+            print(server)
 
     def _do_ListActions(self, cmd: cmds.ListActions) -> Any:
         import pandas as pd
@@ -440,8 +465,8 @@ class AmiMagics(Magics, Configurable):
         return self._output(self._limit(frame), cmd.out)
 
     def _suggest(self, name: str) -> str:
-        """`` Did you mean Originate?`` from the cached action list, if any."""
-        names = list(self.catalog.actions or ())
+        """`` Did you mean Originate?`` from the server's actions, else the catalog's."""
+        names = list(self.catalog.actions or load_catalog().action_names())
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=SUGGEST_CUTOFF)
         if not close:
