@@ -57,7 +57,12 @@ from amilab.errors import (
 )
 from amilab.iothread import IOThread
 from amilab.notebook import commands as cmds
-from amilab.notebook.completion import ActionCatalog, complete, parse_listcommands
+from amilab.notebook.completion import (
+    ActionCatalog,
+    complete,
+    complete_cell,
+    parse_listcommands,
+)
 from amilab.notebook.config import (
     DEFAULT_CONFIG_FILE,
     Defaults,
@@ -432,11 +437,9 @@ class AmiMagics(Magics, Configurable):
             return
         facts = _facts(cmd.action, event=cmd.event)
         kind = "event" if cmd.event else "command"
-        server = ""
-        if self.session is not None:
-            server = self.session.command(f"manager show {kind} {cmd.action}", timeout=self.timeout)
-            if not cmd.event:
-                self.catalog.learn_syntax(cmd.action, server)
+        server = self._server_docs(f"manager show {kind} {cmd.action}", facts is not None)
+        if not cmd.event:
+            self.catalog.learn_syntax(cmd.action, server)
         if facts is None and not server.strip():
             what = "the event " if cmd.event else ""
             hint = "" if cmd.event else self._suggest(cmd.action)
@@ -447,6 +450,18 @@ class AmiMagics(Magics, Configurable):
         if server.strip():
             print(f"\n--- manager show {kind} {cmd.action} (from the server) ---")
             print(server)
+
+    def _server_docs(self, cli: str, have_facts: bool) -> str:
+        """The server's text for ``cli``; "" when not connected, or when it has none
+        and the catalog has facts (the simulator knows no ``manager show event``)."""
+        if self.session is None:
+            return ""
+        try:
+            return self.session.command(cli, timeout=self.timeout)
+        except ActionError:
+            if have_facts:
+                return ""
+            raise
 
     def _do_ListActions(self, cmd: cmds.ListActions) -> Any:
         import pandas as pd
@@ -539,10 +554,25 @@ class AmiMagics(Magics, Configurable):
     # -- completion ----------------------------------------------------------------
     @context_matcher(identifier="amilab.ami")  # type: ignore[untyped-decorator]
     def matcher(self, context: CompletionContext) -> dict[str, Any]:
-        """IPython Completer hook: completions for ``%ami`` lines (v2 matcher API)."""
-        line = context.text_until_cursor if context.cursor_line == 0 else ""
+        """IPython Completer hook: ``%ami`` lines and ``%%ami`` cell bodies (v2 matcher API)."""
         try:
-            found = complete(line, context.token, self.catalog, self.session, self._profile_names)
+            if context.cursor_line == 0:
+                found = complete(
+                    context.text_until_cursor,
+                    context.token,
+                    self.catalog,
+                    self.session,
+                    self._profile_names,
+                )
+            else:
+                found = complete_cell(
+                    context.full_text.split("\n"),
+                    context.cursor_line,
+                    context.text_until_cursor,
+                    context.token,
+                    self.catalog,
+                    self.session,
+                )
         except Exception:  # a completion must never raise into the editor
             found = None
         items = [SimpleCompletion(text, type="ami") for text in found or ()]
