@@ -217,3 +217,14 @@ def test_asterisk_help_event_adds_server_text(ip, asterisk, monkeypatch, capsys)
     facts, _, server = out.partition("--- manager show event Newchannel (from the server) ---")
     assert "Class: call" in facts
     assert "Newchannel" in server and "ChannelStateDesc" in server
+
+
+@pytest.mark.asterisk
+def test_asterisk_completes_live_values(ip, asterisk, monkeypatch, capsys):
+    """Against real Asterisk 22: contexts (ShowDialPlan), endpoints and queues complete."""
+    user, secret = asterisk.admin
+    monkeypatch.setenv("AMI_SECRET", secret)
+    ip.run_line_magic("ami", f"connect {asterisk.host}:{asterisk.port} --user {user}")
+    assert "amilab" in _completions(ip, "%ami Redirect Context=ami")
+    assert "100" in _completions(ip, "%ami PJSIPShowEndpoint Endpoint=1")
+    assert "support" in _completions(ip, "%%ami\nAction: QueueStatus\nQueue: s")
