@@ -226,11 +226,12 @@ def _action(docs: _Docs, element: ET.Element, priv: str | None) -> dict[str, Any
     for p in docs.expand(element.findall("syntax/*")):
         if p.tag == "parameter" and p.get("name"):
             params.setdefault(p.get("name", ""), _param(p))
+    listed: list[str] = []
+    complete: list[str] = []
     responses = element.find("responses")
-    listed = _event_names(docs, responses.findall("list-elements/*")) if responses else []
-    complete = (
-        _event_names(docs, [c for c in responses if c.tag != "list-elements"]) if responses else []
-    )
+    if responses is not None:  # an Element's truth value is its child count, not presence
+        listed = _event_names(docs, responses.findall("list-elements/*"))
+        complete = _event_names(docs, [c for c in responses if c.tag != "list-elements"])
     see_also = [
         r.text.strip() for r in element.findall("see-also/ref[@type='managerEvent']") if r.text
     ]
