@@ -21,10 +21,13 @@ exactly, i.e. every non-NA value of the column fully matches
 :data:`INTEGER_PATTERN` and fits int64; ``0044``, ``-0``, ``+1``, `` 1``,
 ``1795669599.10`` and ``""`` keep the whole column as strings.
 
-* ``numeric="known"`` converts only :data:`KNOWN_NUMERIC_FIELDS`, headers that
-  Asterisk 22 always sends as integers (states, causes, counts, seconds);
-  identifiers that merely look numeric (``Exten``, ``CallerIDNum``,
-  ``Uniqueid``, ``Linkedid``, ``Timestamp``) are never in it.
+* ``numeric="known"`` converts only :data:`KNOWN_NUMERIC_FIELDS`, the integer
+  fields of the generated AMI catalog (states, causes, counts, seconds; see
+  :mod:`amilab.catalog.generate` for the rule); identifiers that merely look
+  numeric (``Exten``, ``CallerIDNum``, ``Uniqueid``, ``Linkedid``,
+  ``Timestamp``) are never in it. A field named alike in events that differ
+  (CoreShowChannel's ``Duration`` is ``HH:MM:SS``) stays text by the
+  round-trip rule below.
 * ``numeric=True`` converts every column that passes the rule.
 
 Theory of operation: header parsing dominates (12-20 headers per event, a
@@ -58,6 +61,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import pandas as pd
 
+from amilab.catalog import load as load_catalog
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 
@@ -72,43 +76,12 @@ STRING_DTYPE = pd.StringDtype(na_value=pd.NA)
 #: Text that converts to an integer and back unchanged (so no ``-0``).
 INTEGER_PATTERN = r"0|-?[1-9][0-9]*"
 
-#: Headers Asterisk 22 always sends as decimal integers (lower-cased).
-#: Dialplan ``Priority`` is a number in events; ``Cause`` is a Q.850 code.
-KNOWN_NUMERIC_FIELDS = frozenset(
-    name.lower()
-    for name in (
-        "Cause",
-        "ChannelState",
-        "DestChannelState",
-        "Priority",
-        "DestPriority",
-        "Duration",
-        "BillableSeconds",
-        "BridgeNumChannels",
-        "ListItems",
-        "Count",
-        "Uptime",
-        "LastReload",
-        "Calls",
-        "Completed",
-        "Abandoned",
-        "Holdtime",
-        "HoldTime",
-        "TalkTime",
-        "RingTime",
-        "Position",
-        "OriginalPosition",
-        "Penalty",
-        "CallsTaken",
-        "LastCall",
-        "LastPause",
-        "InCall",
-        "Max",
-        "Seconds",
-        "CoreCurrentCalls",
-        "CoreMaxCalls",
-    )
-)
+#: Headers Asterisk 22 sends as decimal integers (lower-cased), from the
+#: generated catalog (:mod:`amilab.catalog`): fields whose documented values
+#: are all integers, whose own description says number/count/seconds, and a
+#: few the recordings show (queue counters, Priority, CoreStatus's calls);
+#: ``catalog.load().integer_reasons`` says which rule gave each.
+KNOWN_NUMERIC_FIELDS = load_catalog().integer_fields
 
 Numeric = bool | Literal["known"]
 Row = Message | bytes | Mapping[str, Any] | Sequence[tuple[str, Any]]

@@ -25,10 +25,11 @@ import argparse
 import re
 import shlex
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from amilab.catalog import Catalog
 from amilab.protocol.message import SECRET_HEADERS
 
 __all__ = [
@@ -42,12 +43,14 @@ __all__ = [
     "Help",
     "Last",
     "ListActions",
+    "MissingHeaders",
     "Monitor",
     "RunAction",
     "RunCommand",
     "Script",
     "SimStart",
     "Status",
+    "check_required",
     "expand_fields",
     "parse_body",
     "parse_cell",
@@ -79,6 +82,10 @@ _COMMENT_PREFIXES = ("#", ";")
 
 class CommandError(ValueError):
     """A ``%ami`` line or cell that cannot be parsed; the message says how to fix it."""
+
+
+class MissingHeaders(ValueError):
+    """An action lacks a header Asterisk requires; nothing was sent."""
 
 
 # -- command objects -----------------------------------------------------------
@@ -118,9 +125,10 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Help:
-    """``%ami help [ACTION]``: the server's documentation of ACTION, or the magic's usage."""
+    """``%ami help [ACTION | event NAME]``: the catalog's facts, the server's text, or usage."""
 
     action: str | None = None
+    event: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,8 @@ class RunAction:
     timeout: float | None = None
     raw: bool = False
     numeric: bool | None = None
+    #: Send even when a required header is missing (``--force``).
+    force: bool = False
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -259,6 +269,12 @@ def _build_parser() -> _Parser:
     results.add_argument(
         "--expand", action="store_true", default=S, help="%%%%ami only: expand {name} in the body"
     )
+    results.add_argument(
+        "--force",
+        action="store_true",
+        default=S,
+        help="send even if a required header is missing (see %%ami help ACTION)",
+    )
     events = p.add_argument_group("events")
     events.add_argument(
         "--for",
@@ -321,8 +337,8 @@ _ALLOWED: dict[str, frozenset[str]] = {
         {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim", "traffic"}
     ),
     "sim": frozenset({"events", "traffic"}),
-    "action": frozenset({"out", "timeout", "raw", "numeric"}),
-    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand"}),
+    "action": frozenset({"out", "timeout", "raw", "numeric", "force"}),
+    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force"}),
     "command": frozenset({"timeout", "expand"}),
     "events": frozenset({"seconds", "limit", "quiet", "out", "numeric"}),
     "actions": frozenset({"out"}),
@@ -339,7 +355,9 @@ Forms:
   %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
                                                      or the response when there are none)
   %ami command CLI COMMAND ...                       print a CLI command's output
-  %ami help [ACTION]                                 the server's documentation of ACTION
+  %ami help ACTION | %ami help event NAME            syntax, required headers, privilege,
+                                                     events (offline, from the catalog),
+                                                     plus the server's text when connected
   %ami actions                                       the server's actions (ListCommands)
   %ami events [PATTERN ...] [--for S] [--max N]      collect events -> DataFrame
   %ami monitor [PATTERN ...]                         live event monitor widget
@@ -356,6 +374,8 @@ Forms:
 
 Lowercase words are sub-commands; anything else is an AMI action name
 (``%ami status`` is the connection, ``%ami Status`` the AMI action).
+An action missing a header Asterisk requires is not sent (one-line error
+naming it); --force sends it anyway.
 Repeated keys send repeated headers (Variable=A=1 Variable=B=2). Values follow
 shell quoting ('a b' or "a b"); backslashes are literal. {{name}} on a line is
 replaced by the Python variable's value (attributes and [index] allowed);
@@ -575,8 +595,10 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
     if sub == "connect":
         return _connect(words, opts, secret)
     if sub == "help":
+        if words[:1] == ["event"] and len(words) == 2:
+            return Help(_action_name(words[1]), event=True)
         if len(words) > 1:
-            raise CommandError("%ami help takes one action name")
+            raise CommandError("%ami help takes one action name, or: event NAME")
         return Help(_action_name(words[0]) if words else None)
     if sub in ("events", "monitor"):
         patterns = tuple(words)
@@ -635,6 +657,7 @@ def parse_line(line: str, expand: Expand | None = None) -> Command:
         timeout=opts.get("timeout"),
         raw=bool(opts.get("raw")),
         numeric=opts.get("numeric"),
+        force=bool(opts.get("force")),
     )
 
 
@@ -733,9 +756,32 @@ def parse_cell(line: str, body: str, expand: Expand | None = None) -> Command:
         raise CommandError(f"{words[0]} is a line sub-command: use %ami {words[0]}")
     _check_allowed("cell", opts, "%%ami")
     default = _action_name(words[0]) if words else None
-    timeout, numeric = opts.get("timeout"), opts.get("numeric")
+    timeout, numeric, force = opts.get("timeout"), opts.get("numeric"), bool(opts.get("force"))
     actions = tuple(
-        RunAction(name, headers, timeout=timeout, numeric=numeric)
+        RunAction(name, headers, timeout=timeout, numeric=numeric, force=force)
         for name, headers in parse_body(body, default, body_expand)
     )
     return Script(actions, out=_out_name(opts), raw=bool(opts.get("raw")))
+
+
+# -- validation ------------------------------------------------------------------
+def check_required(actions: Sequence[RunAction], catalog: Catalog) -> None:
+    """Refuse, before anything is sent, actions missing a header Asterisk requires.
+
+    "Required" is the catalog's: documented so and not seen accepted without
+    it by a recorded Asterisk 22 (tests/fixtures/asterisk22/required_params.json).
+    Actions the catalog does not know (third-party modules) pass; so does
+    an action with ``force``.
+    """
+    for number, action in enumerate(actions, start=1):
+        doc = catalog.action(action.name)
+        if action.force or doc is None:
+            continue
+        missing = doc.missing(k for k, _ in action.headers)
+        if missing:
+            where = f"action {number} ({doc.name})" if len(actions) > 1 else doc.name
+            example = " ".join(f"{m}=..." for m in missing)
+            raise MissingHeaders(
+                f"{where} needs {', '.join(missing)}; nothing was sent. "
+                f"Add {example}, or --force to send anyway (%ami help {doc.name})"
+            )

@@ -1,24 +1,30 @@
-"""Tab completion for ``%ami``: action names, header names, sub-commands, profiles.
+"""Tab completion for ``%ami`` lines and ``%%ami`` cell bodies.
 
-What the server supports is the best source, so :class:`ActionCatalog`
-asks it: action names from ``ListCommands`` and each action's headers from
-the ``[Syntax]`` section of ``manager show command ACTION`` (Asterisk 22 and
-the simulator print the same layout), each fetched once per connection and
-cached. Before a connection, or when the server does not answer in time, a
-small static table of common actions stands in.
+Knowledge comes in two layers. The base is the offline AMI catalog
+(:mod:`amilab.catalog`, generated from Asterisk's XML documentation): every
+action name, every action's headers, documented values. When connected,
+:class:`ActionCatalog` adds what only the server knows, each fetched once per
+connection and cached: its action names (``ListCommands``; what runs there,
+including third-party actions, so they replace the catalog's list), extra
+headers from the ``[Syntax]`` section of ``manager show command ACTION``, and
+live values (channel names for ``Channel=``, endpoints, queues, contexts),
+fetched with a short timeout and kept for :data:`LIVE_VALUES_TTL` seconds.
 
-:func:`complete` is pure: given the line up to the cursor and IPython's
-current token, it returns the replacements for that token. The IPython
-matcher that calls it lives in :mod:`amilab.notebook.magics`.
+:func:`complete` (a line) and :func:`complete_cell` (a cell body) are pure:
+given the text up to the cursor and IPython's current token, they return the
+replacements for that token. The IPython matcher that calls them lives in
+:mod:`amilab.notebook.magics`.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from amilab.catalog import load as load_catalog
 from amilab.notebook.commands import SUBCOMMANDS
 
 if TYPE_CHECKING:
@@ -26,80 +32,47 @@ if TYPE_CHECKING:
     from amilab.session import Session
 
 __all__ = [
-    "COMMON_HEADERS",
+    "LIVE_VALUES",
     "ActionCatalog",
     "ActionInfo",
     "complete",
+    "complete_cell",
     "parse_listcommands",
     "parse_syntax",
 ]
 
 #: Seconds a completion may wait for the server; a slow TAB is worse than a short list.
 COMPLETION_TIMEOUT = 2.0
-#: Headers of common actions, from Asterisk 22's ``manager show command`` output;
-#: used until the server's own documentation has been fetched.
-COMMON_HEADERS: dict[str, tuple[str, ...]] = {
-    "Originate": (
-        "Channel",
-        "Exten",
-        "Context",
-        "Priority",
-        "Application",
-        "Data",
-        "Timeout",
-        "CallerID",
-        "Variable",
-        "Account",
-        "EarlyMedia",
-        "Async",
-        "Codecs",
-        "ChannelId",
-        "OtherChannelId",
-        "PreDialGoSub",
-    ),
-    "Hangup": ("Channel", "Cause"),
-    "Redirect": (
-        "Channel",
-        "ExtraChannel",
-        "Exten",
-        "ExtraExten",
-        "Context",
-        "ExtraContext",
-        "Priority",
-        "ExtraPriority",
-    ),
-    "Getvar": ("Channel", "Variable"),
-    "Setvar": ("Channel", "Variable", "Value"),
-    "Command": ("Command",),
-    "Events": ("EventMask",),
-    "Filter": ("Operation", "Filter"),
-    "UserEvent": ("UserEvent",),
-    "PJSIPShowEndpoint": ("Endpoint",),
-    "QueueAdd": ("Queue", "Interface", "Penalty", "Paused", "MemberName", "StateInterface"),
-    "QueueRemove": ("Queue", "Interface"),
-    "QueueStatus": ("Queue", "Member"),
-    "QueueSummary": ("Queue",),
-    "DBGet": ("Family", "Key"),
-    "DBPut": ("Family", "Key", "Val"),
-    "DBDel": ("Family", "Key"),
-    "CoreShowChannels": (),
-    "CoreSettings": (),
-    "CoreStatus": (),
-    "ListCommands": (),
-    "PJSIPShowEndpoints": (),
-    "Ping": (),
-    "Status": ("Channel", "Variables", "AllVariables"),
+#: Seconds live values stay cached: channels come and go, but a burst of TABs
+#: on one line should not ask the server each time.
+LIVE_VALUES_TTL = 3.0
+#: Headers whose values the server can list: (list action, field of its items).
+#: Event and field names as recorded from Asterisk 22 (coreshowchannels_call.ami,
+#: pjsipshowendpoints.ami, queuesummary.ami; ShowDialPlan's ListDialplan events).
+LIVE_VALUES: dict[str, tuple[str, str]] = {
+    "channel": ("CoreShowChannels", "Channel"),
+    "channel1": ("CoreShowChannels", "Channel"),
+    "channel2": ("CoreShowChannels", "Channel"),
+    "extrachannel": ("CoreShowChannels", "Channel"),
+    "endpoint": ("PJSIPShowEndpoints", "ObjectName"),
+    "queue": ("QueueSummary", "Queue"),
+    "context": ("ShowDialPlan", "Context"),
+    "extracontext": ("ShowDialPlan", "Context"),
 }
 #: Headers every action accepts, offered last.
 _ALWAYS = ("ActionID",)
 #: Headers that may be given more than once, so they stay offered after use.
 _REPEATABLE = frozenset({"variable", "chanvariable"})
+#: After ``%ami help``: the word that asks for an event's documentation.
+_HELP_EVENT = "event"
 _PRIV = re.compile(r"^(?P<synopsis>.*?)\s*\(Priv: (?P<priv>[^)]*)\)\s*$")
 _SECTION = re.compile(r"^\[[A-Za-z ]+\]$")
 _SYNTAX_LINE = re.compile(r"^\[?(?P<key>[A-Za-z][\w-]*):\]?")
 _MAGIC = re.compile(r"^\s*%{1,2}ami\b(?P<rest>.*)$")
+_CELL_MAGIC = re.compile(r"^\s*%%ami\b(?P<rest>.*)$")
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _NOT_ACTIONS = frozenset({"response", "actionid", "message", "eventlist"})
+_COMMENT_PREFIXES = ("#", ";")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,32 +115,36 @@ def parse_syntax(output: str) -> tuple[str, ...]:
 
 @dataclass
 class ActionCatalog:
-    """Action names and headers known for one connection; :meth:`reset` on reconnect."""
+    """What the connected server adds to the offline catalog; :meth:`reset` on reconnect."""
 
     actions: dict[str, ActionInfo] | None = None
     headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    values: dict[str, tuple[float, list[str]]] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.actions = None
         self.headers.clear()
+        self.values.clear()
 
     def learn_actions(self, rows: Iterable[ActionInfo]) -> None:
         self.actions = {row.name: row for row in rows}
 
     def action_names(self, session: Session | None) -> list[str]:
-        """The server's action names (fetched once), or the static ones."""
+        """The server's action names (fetched once), else the catalog's."""
         if self.actions is None and session is not None and session.connected:
             try:
                 result = session.action("ListCommands", timeout=COMPLETION_TIMEOUT)
             except Exception:  # a completion must never raise into the editor
-                return sorted(COMMON_HEADERS)
+                return load_catalog().action_names()
             self.learn_actions(parse_listcommands(result.response))
-        return sorted(self.actions) if self.actions else sorted(COMMON_HEADERS)
+        return sorted(self.actions) if self.actions else load_catalog().action_names()
 
     def canonical(self, name: str) -> str:
         """``originate`` -> ``Originate`` (AMI names are case-insensitive)."""
-        known: list[str] = [*(self.actions or ()), *COMMON_HEADERS]
-        return next((k for k in known if k.lower() == name.lower()), name)
+        doc = load_catalog().action(name)
+        if doc is not None:
+            return doc.name
+        return next((k for k in self.actions or () if k.lower() == name.lower()), name)
 
     def learn_syntax(self, action: str, output: str) -> tuple[str, ...]:
         names = parse_syntax(output)
@@ -176,7 +153,7 @@ class ActionCatalog:
         return names
 
     def header_names(self, action: str, session: Session | None) -> tuple[str, ...]:
-        """Headers of ``action``: from the server's syntax (cached), else the static table."""
+        """Headers of ``action``: the catalog's, then any more the server documents."""
         key = action.lower()
         askable = _ACTION_NAME.match(action) is not None
         if key not in self.headers and askable and session is not None and session.connected:
@@ -185,9 +162,35 @@ class ActionCatalog:
             except Exception:  # a completion must never raise into the editor
                 text = ""
             if not self.learn_syntax(action, text):
-                self.headers[key] = COMMON_HEADERS.get(self.canonical(action), ())
-        names = self.headers.get(key, COMMON_HEADERS.get(self.canonical(action), ()))
+                self.headers[key] = ()
+        doc = load_catalog().action(action)
+        names = [p.name for p in doc.params] if doc else []
+        known = {n.lower() for n in names}
+        names += [n for n in self.headers.get(key, ()) if n.lower() not in known]
         return (*[n for n in names if n not in _ALWAYS], *_ALWAYS)
+
+    def header_values(self, action: str, header: str, session: Session | None) -> list[str]:
+        """Documented values of ``header`` for ``action``, then live ones from the server."""
+        doc = load_catalog().action(action)
+        param = doc.param(header) if doc else None
+        found = list(param.enum) if param else []
+        return [*found, *self._live_values(header.lower(), session)]
+
+    def _live_values(self, header: str, session: Session | None) -> list[str]:
+        source = LIVE_VALUES.get(header)
+        if source is None or session is None or not session.connected:
+            return []
+        cached = self.values.get(header)
+        if cached is not None and time.monotonic() - cached[0] < LIVE_VALUES_TTL:
+            return cached[1]
+        action, item = source
+        try:
+            result = session.action(action, timeout=COMPLETION_TIMEOUT)
+        except Exception:  # a completion must never raise into the editor
+            return []
+        got = sorted({v for msg in result.events if (v := msg.get(item))})
+        self.values[header] = (time.monotonic(), got)
+        return got
 
 
 def _prefixed(candidates: Iterable[str], word: str) -> list[str]:
@@ -232,16 +235,95 @@ def complete(
         names = [*SUBCOMMANDS, *catalog.action_names(session)]
         return _relative(_prefixed(names, word), word, token)
     head = before[0]
-    if head == "help" and len(before) == 1:
-        return _relative(_prefixed(catalog.action_names(session), word), word, token)
+    if head == "help":
+        return _relative(_help_words(before[1:], word, catalog, session), word, token)
     if head == "connect" and word.startswith("@"):
         return _relative(_prefixed([f"@{p}" for p in profiles()], word), word, token)
-    if head in SUBCOMMANDS or "=" in word:
+    if head in SUBCOMMANDS:
         return []
+    if "=" in word:
+        key = word.partition("=")[0]
+        values = catalog.header_values(head, key, session)
+        return _relative(_prefixed([f"{key}={v}" for v in values], word), word, token)
     used = {w.partition("=")[0].lower() for w in before[1:]}
-    names = [
-        f"{h}="
-        for h in catalog.header_names(head, session)
-        if h.lower() not in used or h.lower() in _REPEATABLE
-    ]
+    names = [f"{h}=" for h in _unused(catalog.header_names(head, session), used)]
     return _relative(_prefixed(names, word), word, token)
+
+
+def _help_words(
+    args: list[str], word: str, catalog: ActionCatalog, session: Session | None
+) -> list[str]:
+    """``%ami help <TAB>``: action names and ``event``; after ``event``, event names."""
+    if not args:
+        return _prefixed([_HELP_EVENT, *catalog.action_names(session)], word)
+    if args == [_HELP_EVENT]:
+        return _prefixed(load_catalog().event_names(), word)
+    return []
+
+
+def _unused(headers: Iterable[str], used: set[str]) -> list[str]:
+    return [h for h in headers if h.lower() not in used or h.lower() in _REPEATABLE]
+
+
+# -- cell bodies -------------------------------------------------------------------
+def complete_cell(
+    lines: Sequence[str],
+    cursor_line: int,
+    before_cursor: str,
+    token: str,
+    catalog: ActionCatalog,
+    session: Session | None,
+) -> list[str] | None:
+    """Completions inside a ``%%ami`` body; ``None`` when the cell is not ``%%ami``.
+
+    ``lines`` is the whole cell (line 0 is the magic line), ``before_cursor``
+    the cursor's line up to the cursor. The block around the cursor (blank
+    lines separate actions) gives the action: its ``Action:`` line, else the
+    action named on the magic line.
+    """
+    match = _CELL_MAGIC.match(lines[0]) if lines and cursor_line > 0 else None
+    if match is None:
+        return None
+    magic_words = [w for w in match["rest"].split() if not w.startswith("-")]
+    if magic_words[:1] == ["command"]:
+        return []  # CLI commands, not headers
+    action, used = _block_state(lines[1:cursor_line], magic_words[:1])
+    text = before_cursor.lstrip()
+    if text.startswith(_COMMENT_PREFIXES):
+        return []
+    key, sep, value = text.partition(":")
+    if sep:
+        value = value.lstrip()
+        if key.strip().lower() == "action":
+            found = _prefixed(catalog.action_names(session), value)
+        elif action is None:
+            return []
+        else:
+            found = _prefixed(catalog.header_values(action, key.strip(), session), value)
+        return _relative(found, value, token)
+    names = [] if action is not None else ["Action"]
+    if action is not None:
+        names += _unused(catalog.header_names(action, session), used)
+    return _relative(_prefixed([f"{n}: " for n in names], text), text, token)
+
+
+def _block_state(body: Sequence[str], default: list[str]) -> tuple[str | None, set[str]]:
+    """(action, lower-cased header names used) of the block that the last body line ends."""
+    block: list[str] = []
+    for raw in body:
+        text = raw.strip()
+        if not text:
+            block = []
+        elif not text.startswith(_COMMENT_PREFIXES):
+            block.append(text)
+    action = default[0] if default else None
+    used: set[str] = set()
+    for text in block:
+        key, sep, value = text.partition(":")
+        if not sep:
+            continue
+        if key.strip().lower() == "action":
+            action = value.strip() or action
+        else:
+            used.add(key.strip().lower())
+    return action, used

@@ -45,6 +45,8 @@ from IPython.core.magic import (
 from traitlets import Bool, Enum, Float, Int, Unicode, Union
 from traitlets.config.configurable import Configurable
 
+from amilab.catalog import action_help, event_help
+from amilab.catalog import load as load_catalog
 from amilab.client import AMIClient
 from amilab.errors import (
     ActionError,
@@ -55,7 +57,12 @@ from amilab.errors import (
 )
 from amilab.iothread import IOThread
 from amilab.notebook import commands as cmds
-from amilab.notebook.completion import ActionCatalog, complete, parse_listcommands
+from amilab.notebook.completion import (
+    ActionCatalog,
+    complete,
+    complete_cell,
+    parse_listcommands,
+)
 from amilab.notebook.config import (
     DEFAULT_CONFIG_FILE,
     Defaults,
@@ -100,6 +107,16 @@ def _summary(msg: Message) -> str:
     pairs = [f"{k}={v}" for k, v in msg.headers[1:] if k.lower() not in ("privilege", "actionid")]
     line = f"{time.strftime('%H:%M:%S')} {msg.name or '?'} " + " ".join(pairs)
     return line if len(line) <= LIVE_LINE_WIDTH else line[: LIVE_LINE_WIDTH - 1] + "…"
+
+
+def _facts(name: str, *, event: bool) -> str | None:
+    """The catalog's offline help for an action or event, or None if it is not documented."""
+    cat = load_catalog()
+    if event:
+        found = cat.event(name)
+        return None if found is None else event_help(found)
+    doc = cat.action(name)
+    return None if doc is None else action_help(doc)
 
 
 @magics_class
@@ -373,6 +390,7 @@ class AmiMagics(Magics, Configurable):
         return None
 
     def _do_RunAction(self, cmd: cmds.RunAction) -> Any:
+        cmds.check_required([cmd], load_catalog())
         result = self._send(cmd)
         value = result if cmd.raw else self._frame(result, cmd.numeric)
         return self._output(value, cmd.out)
@@ -380,6 +398,7 @@ class AmiMagics(Magics, Configurable):
     def _do_Script(self, cmd: cmds.Script) -> Any:
         import pandas as pd
 
+        cmds.check_required(cmd.actions, load_catalog())
         results: list[tuple[str, ActionResult]] = []
         for number, action in enumerate(cmd.actions, start=1):
             try:
@@ -418,16 +437,37 @@ class AmiMagics(Magics, Configurable):
 
     # -- documentation -----------------------------------------------------------
     def _do_Help(self, cmd: cmds.Help) -> None:
+        """Catalog facts (no connection needed), then the server's own text if connected."""
         if cmd.action is None:
             print(cmds.HELP)
             return
-        session = self._require()
-        text = session.command(f"manager show command {cmd.action}", timeout=self.timeout)
-        self.catalog.learn_syntax(cmd.action, text)
-        if not text.strip():
-            hint = self._suggest(cmd.action)
-            raise ValueError(f"the server has no documentation for {cmd.action}.{hint}")
-        print(text)
+        facts = _facts(cmd.action, event=cmd.event)
+        kind = "event" if cmd.event else "command"
+        server = self._server_docs(f"manager show {kind} {cmd.action}", facts is not None)
+        if not cmd.event:
+            self.catalog.learn_syntax(cmd.action, server)
+        if facts is None and not server.strip():
+            what = "the event " if cmd.event else ""
+            hint = "" if cmd.event else self._suggest(cmd.action)
+            where = "" if self.session is not None else " in the catalog (not connected)"
+            raise ValueError(f"no documentation for {what}{cmd.action}{where}.{hint}")
+        if facts is not None:
+            print(facts)
+        if server.strip():
+            print(f"\n--- manager show {kind} {cmd.action} (from the server) ---")
+            print(server)
+
+    def _server_docs(self, cli: str, have_facts: bool) -> str:
+        """The server's text for ``cli``; "" when not connected, or when it has none
+        and the catalog has facts (the simulator knows no ``manager show event``)."""
+        if self.session is None:
+            return ""
+        try:
+            return self.session.command(cli, timeout=self.timeout)
+        except ActionError:
+            if have_facts:
+                return ""
+            raise
 
     def _do_ListActions(self, cmd: cmds.ListActions) -> Any:
         import pandas as pd
@@ -446,8 +486,8 @@ class AmiMagics(Magics, Configurable):
         return self._output(self._limit(frame), cmd.out)
 
     def _suggest(self, name: str) -> str:
-        """`` Did you mean Originate?`` from the cached action list, if any."""
-        names = list(self.catalog.actions or ())
+        """`` Did you mean Originate?`` from the server's actions, else the catalog's."""
+        names = list(self.catalog.actions or load_catalog().action_names())
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=SUGGEST_CUTOFF)
         if not close:
@@ -525,10 +565,25 @@ class AmiMagics(Magics, Configurable):
     # -- completion ----------------------------------------------------------------
     @context_matcher(identifier="amilab.ami")  # type: ignore[untyped-decorator]
     def matcher(self, context: CompletionContext) -> dict[str, Any]:
-        """IPython Completer hook: completions for ``%ami`` lines (v2 matcher API)."""
-        line = context.text_until_cursor if context.cursor_line == 0 else ""
+        """IPython Completer hook: ``%ami`` lines and ``%%ami`` cell bodies (v2 matcher API)."""
         try:
-            found = complete(line, context.token, self.catalog, self.session, self._profile_names)
+            if context.cursor_line == 0:
+                found = complete(
+                    context.text_until_cursor,
+                    context.token,
+                    self.catalog,
+                    self.session,
+                    self._profile_names,
+                )
+            else:
+                found = complete_cell(
+                    context.full_text.split("\n"),
+                    context.cursor_line,
+                    context.text_until_cursor,
+                    context.token,
+                    self.catalog,
+                    self.session,
+                )
         except Exception:  # a completion must never raise into the editor
             found = None
         items = [SimpleCompletion(text, type="ami") for text in found or ()]

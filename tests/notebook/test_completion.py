@@ -8,7 +8,6 @@ import pytest
 from IPython.core.completer import provisionalcompleter
 
 from amilab.notebook.completion import (
-    COMMON_HEADERS,
     ActionCatalog,
     ActionInfo,
     complete,
@@ -48,14 +47,6 @@ def test_parse_syntax_real_asterisk():
     assert "OriginateResponse" not in names  # [See Also] is not syntax
 
 
-def test_static_table_matches_asterisk_originate():
-    """The static Originate headers are the ones real Asterisk 22 documents."""
-    output = "\n".join(
-        _recorded_response("command_manager_show_command_originate.ami").getall("Output")
-    )
-    assert COMMON_HEADERS["Originate"] == tuple(n for n in parse_syntax(output) if n != "ActionID")
-
-
 @pytest.mark.parametrize(
     ("line", "token", "expected"),
     [
@@ -80,7 +71,7 @@ def test_static_table_matches_asterisk_originate():
     ],
 )
 def test_complete_offline(line, token, expected):
-    """Without a connection, completion uses sub-commands and the static table."""
+    """Without a connection, completion uses sub-commands and the offline catalog."""
     found = complete(line, token, ActionCatalog(), None)
     if expected is None and line.startswith("%ami "):
         assert set(found) >= {"connect", "Originate", "status"}
