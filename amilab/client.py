@@ -598,12 +598,17 @@ class AMIClient:
         interval = self.ping_interval
         loop = asyncio.get_running_loop()
         while self.link_state is not LinkState.CLOSED:
-            await asyncio.sleep(interval)
             conn = self._conn
             if conn is None or not self.connected:
+                await asyncio.sleep(interval)
                 continue
-            if loop.time() - conn.last_received < interval:
-                continue  # bytes arrived lately: the peer is alive, no ping needed
+            idle = loop.time() - conn.last_received
+            if idle < interval:
+                # Bytes arrived lately: the peer is alive. Look again when it has been
+                # silent for a whole interval, so a dead peer is noticed within
+                # ping_interval + ping_timeout of its last bytes.
+                await asyncio.sleep(interval - idle)
+                continue
             sent = loop.time()
             try:
                 await conn.request(
@@ -621,5 +626,6 @@ class AMIClient:
                 conn.abort(
                     f"no answer to ping within {format_seconds(self.ping_timeout)} (dead peer)"
                 )
+                await asyncio.sleep(interval)  # connection_lost runs first; never spin
             except AMIError:
-                continue
+                await asyncio.sleep(interval)  # the link is going down: the next turn sees it
