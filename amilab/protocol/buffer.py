@@ -32,9 +32,11 @@ __all__ = [
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 #: Most header lines accepted in one message; bounds the parsed form's size.
 DEFAULT_MAX_HEADERS = 20_000
-#: The greeting is one short line; anything longer is not an AMI server.
+#: The greeting is one short line (``Asterisk Call Manager/11.0.0`` is 28
+#: bytes); a line whose LF is further than this is not an AMI server.
 MAX_GREETING_SIZE = 1024
 GREETING_PREFIX = "Asterisk Call Manager/"
+_GREETING_PREFIX_BYTES = GREETING_PREFIX.encode()
 _FOLLOWS = b"Response: Follows"
 _END_COMMAND = b"--END COMMAND--"
 
@@ -133,26 +135,39 @@ class ReceiveBuffer:
         return longest <= self.max_message_size and longest < self.max_headers
 
     def _take_greeting(self, data: bytes) -> bytes:
-        end = data.find(b"\n")
+        """Take the greeting line off ``data`` (everything received so far).
+
+        The limit is on the line's length, wherever the reads split it: a
+        line whose LF lies beyond ``MAX_GREETING_SIZE`` bytes is refused
+        whether it arrived in one read or byte by byte, and bytes that cannot
+        begin the greeting are refused at once instead of being buffered.
+        """
+        end = data.find(b"\n", 0, MAX_GREETING_SIZE + 1)
         if end < 0:
             if len(data) > MAX_GREETING_SIZE:
                 raise ProtocolError(
-                    f"no AMI greeting in the first {MAX_GREETING_SIZE} bytes; "
+                    f"no AMI greeting line in the first {MAX_GREETING_SIZE} bytes; "
                     "is this port an Asterisk manager (AMI) port?"
                 )
+            if not _GREETING_PREFIX_BYTES.startswith(data[: len(_GREETING_PREFIX_BYTES)]):
+                raise self._not_a_greeting(data)
             self._pending = data
             return b""
         line = data[:end]
         crlf = line.endswith(b"\r")
-        text = (line[:-1] if crlf else line).decode("utf-8", "replace")
-        if not text.startswith(GREETING_PREFIX):
-            raise ProtocolError(
-                f"expected an AMI greeting ({GREETING_PREFIX}...), got {text[:80]!r}; "
-                "check the host and port"
-            )
-        self.greeting = text
+        if not line.startswith(_GREETING_PREFIX_BYTES):
+            raise self._not_a_greeting(line[:-1] if crlf else line)
+        self.greeting = (line[:-1] if crlf else line).decode("utf-8", "replace")
         self._sep = b"\r\n\r\n" if crlf else b"\n\n"
         return data[end + 1 :]
+
+    @staticmethod
+    def _not_a_greeting(start: bytes) -> ProtocolError:
+        text = start.decode("utf-8", "replace")
+        return ProtocolError(
+            f"expected an AMI greeting ({GREETING_PREFIX}...), got {text[:80]!r}; "
+            "check the host and port"
+        )
 
     def _detect_separator(self, data: bytes) -> bytes | None:
         end = data.find(b"\n")
