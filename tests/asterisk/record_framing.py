@@ -143,9 +143,10 @@ def sc_control_chars():
         notes="Ping with control bytes in the ActionID, echoed back: NUL inside a value "
         "(truncates it), a line starting with NUL (ends the message: the rest becomes a "
         "second message without Action), TAB inside and at the start of a value, VT/ESC "
-        "inside a value, a lone CR inside a value",
+        "inside a value, leading spaces, an empty ActionID, a lone CR inside a value; "
+        "Events off, so other connections' events stay out",
     )
-    r.login()
+    r.login(events="off")
     r.c.settle(0.3)
     cases = [
         ("nul", [("Action", "Ping"), ("ActionID", "nul-a\x00b")], "nul-a", 1),
@@ -163,6 +164,8 @@ def sc_control_chars():
         ("tab", [("Action", "Ping"), ("ActionID", "tab-a\tb")], "tab-a\tb", 1),
         ("tab-lead", [("Action", "Ping"), ("ActionID", "\ttab-lead")], "tab-lead", 1),
         ("vt-esc", [("Action", "Ping"), ("ActionID", "vt-a\x0bb\x1bc")], "vt-a\x0bb\x1bc", 1),
+        ("space-lead", [("Action", "Ping"), ("ActionID", "  space-lead")], "space-lead", 1),
+        ("empty", [("Action", "Ping"), ("ActionID", "")], None, 0),
         ("lone-cr", [("Action", "Ping"), ("ActionID", "cr-a\rb")], None, 0),
     ]
     for tag, pairs, echoed, count in cases:
