@@ -205,13 +205,12 @@ class ClientProtocol:
         so its remaining items are strays, not events. A generated ActionID
         cancelled before its response is not remembered (it never repeats, and
         remembering it would put every later event on the slow path until an
-        answer that may never come).
+        answer that may never come); if its late response starts a list, the
+        list is taken as strays from then on (see :meth:`_expect_rest`).
         """
         entry = self.pending.pop(action_id, None)
         if entry is not None and (entry.chosen or entry.mode != _RESPONSE):
-            self._abandoned[action_id] = entry.mode
-            if len(self._abandoned) > MAX_ABANDONED_IDS:
-                del self._abandoned[next(iter(self._abandoned))]
+            self._remember(action_id, entry.mode)
 
     # -- receiving ---------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Message | Completed | Greeting | Stray]:
@@ -237,28 +236,17 @@ class ClientProtocol:
             out.append(Greeting(buffer.greeting, version))
         if not self.pending and not self._abandoned:
             # Nothing to correlate: the event-flood path. Only a message that is
-            # not an event needs a look (a response here is a stray).
+            # not an event needs a look; a response here is a stray, routed below.
             for msg in messages:
                 if not msg.raw.startswith(b"Event: ") and msg.kind == "response":
-                    return self._idle(messages, out)
-            if out:
-                out.extend(messages)
-                return out
-            return messages  # type: ignore[return-value]
+                    break
+            else:
+                if out:
+                    out.extend(messages)
+                    return out
+                return messages  # type: ignore[return-value]
         for msg in messages:
             self._route(msg, out)
-        return out
-
-    def _idle(
-        self, messages: list[Message], out: list[Message | Completed | Greeting | Stray]
-    ) -> list[Message | Completed | Greeting | Stray]:
-        """Route ``messages`` with nothing pending: responses become strays."""
-        for msg in messages:
-            if msg.kind == "response":
-                self.stray_responses += 1
-                out.append(Stray(msg, Stray.UNKNOWN))
-            else:
-                out.append(msg)
         return out
 
     def _route(self, msg: Message, out: list[Message | Completed | Greeting | Stray]) -> None:
@@ -295,17 +283,38 @@ class ClientProtocol:
         """A message no pending action claims: an event, or a stray."""
         is_response = msg.kind == "response"
         if action_id is not None and action_id in self._abandoned:
-            owed = self._settle(action_id, msg, is_response)
-            if is_response or owed:
+            if self._settle(action_id, msg, is_response):
                 if is_response:
                     self.stray_responses += 1
                 out.append(Stray(msg, Stray.ABANDONED))
                 return
         elif is_response:
             self.stray_responses += 1
-            out.append(Stray(msg, Stray.UNKNOWN))
+            own = action_id is not None and action_id.startswith(self._prefix)
+            # A generated ActionID that is not pending belongs to an action
+            # cancelled before its answer (generated IDs never repeat).
+            out.append(Stray(msg, Stray.ABANDONED if own else Stray.UNKNOWN))
+            if action_id is not None:
+                self._expect_rest(action_id, msg)
             return
         out.append(msg)
+
+    def _expect_rest(self, action_id: str, response: Message) -> None:
+        """After a stray response that starts a list, take its items as strays too.
+
+        Without this, the items and the list end of a list action cancelled
+        before its response would reach event handlers as if the PBX had
+        sent them unasked.
+        """
+        owed = _after_response(response, self._legacy_lists)
+        if owed != _DONE:
+            self._remember(action_id, owed)
+
+    def _remember(self, action_id: str, owed: int) -> None:
+        """Note what an abandoned action's late answer still owes, keeping the newest only."""
+        self._abandoned[action_id] = owed
+        if len(self._abandoned) > MAX_ABANDONED_IDS:
+            del self._abandoned[next(iter(self._abandoned))]
 
     def _settle(self, action_id: str, msg: Message, is_response: bool) -> bool:
         """Advance an abandoned action's late answer; True if ``msg`` is part of it.

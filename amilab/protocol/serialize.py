@@ -25,6 +25,11 @@ tests/fixtures/asterisk22/control_chars.ami):
   intact) and sends it itself (``SendText`` in listcommands.ami). Like a
   space, a *leading* TAB is dropped by the server (``ast_skip_blanks()``
   skips every byte below 33 at the start of a value).
+* ``ActionID`` is stricter: the server reads it with ``astman_get_header()``,
+  which skips leading blanks, and echoes no empty one (recorded: ``"  space-lead"``
+  comes back as ``space-lead``, ``""`` as no ActionID at all), so an ActionID
+  that is empty or starts with a byte below 33 could never be matched to its
+  answer; it is refused.
 * The other C0 controls (VT, ESC, ...) are kept intact inside a value by
   Asterisk (recorded), so values may hold them; header names may not hold
   any control character, as no AMI header name does and one there can only
@@ -99,6 +104,17 @@ def format_value(key: str, value: object) -> str:
     return text
 
 
+def _check_action_id(value: str) -> str:
+    if not value or value[0] <= " ":
+        raise ValueError(
+            f"ActionID {value!r} is empty or starts with a blank or control character; "
+            "Asterisk drops leading blanks (astman_get_header in manager.c) and echoes no "
+            "empty ActionID, so the answer could never be matched; nothing was sent. "
+            "Choose an ActionID that starts with a visible character."
+        )
+    return value
+
+
 def _expand(key: str, value: object) -> Iterable[tuple[str, str]]:
     if value is None:
         return ()
@@ -147,8 +163,12 @@ class Action:
     def __init__(self, name: str, headers: HeaderInput | None = None, /, **kwargs: Any) -> None:
         self.name = format_value("Action", _check_key(name))
         pairs = normalize_headers(headers) + normalize_headers(kwargs)
-        if any(k.lower() == "action" for k, _ in pairs):
-            raise ValueError("give the action name once, as Action(name, ...), not as a header")
+        for key, value in pairs:
+            lower = key.lower()
+            if lower == "action":
+                raise ValueError("give the action name once, as Action(name, ...), not as a header")
+            if lower == "actionid":
+                _check_action_id(value)
         self.headers = pairs
 
     @property
@@ -163,7 +183,7 @@ class Action:
         copy = Action.__new__(Action)
         copy.name = self.name
         pairs = [(k, v) for k, v in self.headers if k.lower() != "actionid"]
-        copy.headers = [("ActionID", format_value("ActionID", action_id)), *pairs]
+        copy.headers = [("ActionID", _check_action_id(format_value("ActionID", action_id))), *pairs]
         return copy
 
     def pairs(self) -> list[tuple[str, str]]:

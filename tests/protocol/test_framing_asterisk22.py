@@ -82,6 +82,8 @@ def test_recording_shows_how_asterisk_reads_control_characters() -> None:
         ("Success", "tab-a\tb", None),  # TAB inside a value is data
         ("Success", "tab-lead", None),  # a leading TAB is skipped, like a space
         ("Success", "vt-a\x0bb\x1bc", None),  # other C0 controls inside a value are data
+        ("Success", "space-lead", None),  # leading spaces are skipped
+        ("Success", None, None),  # an empty ActionID is not echoed at all
         ("Success", "cr-a\rb", None),  # a lone CR does not end a line in Asterisk 22
     ]
 
@@ -302,3 +304,34 @@ def test_duplicate_response_for_a_finished_action_is_a_stray() -> None:
     again = b"Response: Success\r\nActionID: " + ids["rec-3"].encode() + b"\r\nPing: Pong\r\n\r\n"
     more = proto.receive_data(again)
     assert [type(o).__name__ for o in more] == ["Stray"] and proto.stray_responses == 1
+
+
+# -- 6. other mis-routings -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("action_id", "echoed"),
+    [("", None), ("  space-lead", "space-lead"), ("\ttab-lead", "tab-lead")],
+)
+def test_action_id_asterisk_would_alter_is_refused(action_id: str, echoed: str | None) -> None:
+    """An empty ActionID or one starting with a blank is refused: its echo could never match."""
+    sent = [dict(s["action"]).get("ActionID") for s in SCENARIOS["control_chars"]["steps"]]
+    assert action_id in sent and echoed in [m.action_id for m in echoes()]  # what Asterisk did
+    with pytest.raises(ValueError, match="ActionID"):
+        Action("Ping", ActionID=action_id)
+    with pytest.raises(ValueError, match="ActionID"):
+        Action("Ping").with_action_id(action_id)
+
+
+def test_list_of_action_cancelled_before_its_response_is_stray_not_events() -> None:
+    """A list answer arriving after cancel(): response, items and list end are all strays."""
+    proto = ClientProtocol(id_prefix="t-")
+    proto.send(Action("Login", Username="admin", Secret=SECRET, ActionID="rec-1"))
+    aid, _ = proto.send(Action("FAXSessions"))
+    proto.cancel(aid)
+    data = recording("faxsessions").replace(b"ActionID: rec-2", f"ActionID: {aid}".encode())
+    out = proto.receive_data(data)
+    strays = [(o.message.name, o.reason) for o in out if isinstance(o, Stray)]
+    assert strays == [("Success", Stray.ABANDONED), ("FAXSessionsComplete", Stray.ABANDONED)]
+    assert all(m.action_id != aid for m in events(out))
+    assert proto.stray_responses == 1
+    # The list ended, so later traffic is back on the fast path.
+    assert not proto.pending and proto.receive_data(b"Event: Hangup\r\n\r\n")[0].name == "Hangup"
