@@ -251,7 +251,14 @@ class ClientProtocol:
 
     def _route(self, msg: Message, out: list[Message | Completed | Greeting | Stray]) -> None:
         action_id = msg.action_id
-        entry = self.pending.get(action_id) if action_id is not None else None
+        if action_id is None:
+            # Most traffic: events carry no ActionID (kept inline, it is per event).
+            if msg.kind == "response":
+                self._unclaimed(action_id, msg, out)
+            else:
+                out.append(msg)
+            return
+        entry = self.pending.get(action_id)
         if entry is None:
             self._unclaimed(action_id, msg, out)
             return
