@@ -270,7 +270,7 @@ class ClientProtocol:
             entry.result.append(msg)
             entry.mode = _after_response(msg, self._legacy_lists)
             if entry.mode == _DONE:
-                self._complete(action_id, out)  # type: ignore[arg-type]
+                self._complete(action_id, out)
             return
         # Collecting: every event with the ActionID belongs to the action; a
         # second response ends a list early (ShowDialPlan's Response: Error).
@@ -279,7 +279,7 @@ class ClientProtocol:
             return
         entry.result.append(msg)
         if is_response or entry.mode == _ONE_EVENT or is_list_end(msg):
-            self._complete(action_id, out)  # type: ignore[arg-type]
+            self._complete(action_id, out)
 
     def _unclaimed(
         self,
