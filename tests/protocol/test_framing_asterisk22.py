@@ -335,3 +335,42 @@ def test_list_of_action_cancelled_before_its_response_is_stray_not_events() -> N
     assert proto.stray_responses == 1
     # The list ended, so later traffic is back on the fast path.
     assert not proto.pending and proto.receive_data(b"Event: Hangup\r\n\r\n")[0].name == "Hangup"
+
+
+# -- reads that cannot end a message are held, not re-split ---------------------------------
+FOLLOWS_BODY = (
+    b"Response: Follows\r\nPrivilege: Command\r\nActionID: c-1\r\n"
+    b"line one\r\n\r\n\r\nName: Value\r\nlast line--END COMMAND--\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_tiny_reads_frame_like_one_read(size: int) -> None:
+    """Recorded answers and a pre-14 Follows block fed in tiny reads frame as fed whole."""
+    data = recording("showdialplan_missing_extension") + FOLLOWS_BODY + b"Event: X\r\n\r\n"
+    whole = ReceiveBuffer().feed(data)
+    buf = ReceiveBuffer()
+    got = [m for pos in range(0, len(data), size) for m in buf.feed(data[pos : pos + size])]
+    assert [m.raw for m in got] == [m.raw for m in whole]
+    assert got[-2].getall("Output") == ["line one", "", "", "Name: Value", "last line"]
+    assert buf.buffered == 0 and buf.ended_cleanly
+
+
+def test_held_reads_count_toward_the_message_size_limit() -> None:
+    """Bytes held across reads still break max_message_size, one byte at a time."""
+    buf = ReceiveBuffer(max_message_size=64)
+    buf.feed(b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\n")
+    with pytest.raises(ProtocolError, match="max_message_size"):
+        for _ in range(64):
+            buf.feed(b"x")
+    assert buf.buffered == 0
+
+
+@pytest.mark.parametrize("size", range(1, 9))
+def test_blank_lines_after_a_follows_block_make_no_empty_message(size: int) -> None:
+    """Blank lines after a pre-14 Follows block, split so a read starts with LF, are skipped."""
+    follows = b"Response: Follows\r\nActionID: c-2\r\nx\r\n\r\n--END COMMAND--\r\n\r\n"
+    data = b"Asterisk Call Manager/1.1\r\n" + follows + b"\r\n\r\nEvent: A\r\n\r\n"
+    buf = ReceiveBuffer()
+    got = [m for pos in range(0, len(data), size) for m in buf.feed(data[pos : pos + size])]
+    assert [m.name for m in got] == ["Follows", "A"]
