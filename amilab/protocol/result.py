@@ -143,6 +143,6 @@ class ActionResult(list[Message]):
 
     def __repr__(self) -> str:
         name = getattr(self.action, "name", None) or "?"
-        status = self[0].get("Response", "?") if self else "pending"
+        status = (self.error or self[0]).get("Response", "?") if self else "pending"
         extra = f", {len(self.events)} events" if len(self) > 1 else ""
         return f"<ActionResult {name}: {status}{extra}>"

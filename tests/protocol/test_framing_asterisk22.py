@@ -262,6 +262,7 @@ def test_showdialplan_error_after_items_ends_the_list(chunk: int | None) -> None
     assert [(e.name, e["IgnorePattern"]) for e in result.events] == [("ListDialplan", "9")]
     assert result.error is not None and result.error["Response"] == "Error"
     assert result.list_end is None and result.response["EventList"] == "start"
+    assert repr(result) == "<ActionResult ShowDialPlan: Error, 1 events>"
     assert all(m.action_id != ids["rec-2"] for m in events(out))
     assert not any(isinstance(o, Stray) for o in out) and proto.stray_responses == 0
 
