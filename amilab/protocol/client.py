@@ -55,8 +55,9 @@ from amilab.protocol.state import ConnState, transition
 
 __all__ = ["ClientProtocol", "Completed", "Greeting", "Stray"]
 
-#: Caller-chosen ActionIDs of abandoned actions remembered until their late
-#: answer arrives; beyond this the oldest are forgotten, to bound memory.
+#: ActionIDs of abandoned actions whose late answer is still due (caller-chosen
+#: ones, and any whose list was arriving), remembered until it has ended; beyond
+#: this the oldest are forgotten, to bound memory.
 MAX_ABANDONED_IDS = 1024
 #: The first AMI version whose list actions all say ``EventList: start``
 #: (Asterisk 13.2.0, main/manager.c commit 4b363688d4). Older servers started
@@ -91,8 +92,10 @@ class Stray:
     """A message that answers no pending action; log it, do not dispatch it.
 
     ``reason`` is :attr:`UNKNOWN` (a response whose ActionID no pending action
-    has: a duplicate, or another client's) or :attr:`ABANDONED` (the late
-    answer, or late list item, of an action that timed out or was cancelled).
+    has: a duplicate answer, or one to an ActionID this protocol never sent) or
+    :attr:`ABANDONED` (the late answer, or late list item, of an action that
+    timed out or was cancelled). :attr:`ClientProtocol.stray_responses` counts
+    the responses among them.
     """
 
     message: Message
@@ -231,6 +234,8 @@ class ClientProtocol:
         if not had_greeting and buffer.greeting is not None:
             self._move("greeting")
             version = buffer.greeting.rpartition("/")[2]
+            # An unreadable version counts as old: every Asterisk that sends
+            # EventList greets with a numeric version (11.0.0 for Asterisk 22).
             numbers = _ami_version(buffer.greeting)
             self._legacy_lists = numbers is None or numbers < EVENTLIST_AMI_VERSION
             out.append(Greeting(buffer.greeting, version))
