@@ -29,6 +29,7 @@ from amilab.protocol import (
     LoggedIn,
     LoginFailed,
     Message,
+    Stray,
 )
 from amilab.trace import WireTrace
 
@@ -63,7 +64,6 @@ class Connection(asyncio.Protocol):
         self.logged_in: asyncio.Future[LoggedIn] = loop.create_future()
         self.closed = False
         self.last_received = loop.time()
-        self.stray_responses = 0
         self._loop = loop
         self._deliver = deliver
         self._on_lost = on_lost
@@ -101,7 +101,14 @@ class Connection(asyncio.Protocol):
             self._deliver(events)
 
     def _settle(self, out: object) -> None:
-        if isinstance(out, Completed):
+        if isinstance(out, Stray):
+            # Counted by the protocol (stray_responses); logged, never dispatched:
+            # a late answer is expected after a timeout, anything else is odd.
+            level = logging.DEBUG if out.reason == Stray.ABANDONED else logging.WARNING
+            log.log(
+                level, "stray AMI message from %s (%s): %r", self.address, out.reason, out.message
+            )
+        elif isinstance(out, Completed):
             future = self._waiters.get(out.action_id)
             if future is not None and not future.done():
                 future.set_result(out.result)

@@ -1,7 +1,14 @@
 """Sans-IO AMI protocol core: bytes in, messages out, bytes to send. Stdlib only."""
 
 from amilab.protocol.buffer import DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
-from amilab.protocol.client import ClientProtocol, Completed, Greeting, LoggedIn, LoginFailed
+from amilab.protocol.client import (
+    ClientProtocol,
+    Completed,
+    Greeting,
+    LoggedIn,
+    LoginFailed,
+    Stray,
+)
 from amilab.protocol.login import Credentials, Secret, challenge_key, login_flow, setup_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
@@ -27,6 +34,7 @@ __all__ = [
     "ReceiveBuffer",
     "Secret",
     "ServerProtocol",
+    "Stray",
     "challenge_key",
     "login_flow",
     "normalize_headers",

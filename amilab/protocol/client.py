@@ -8,7 +8,9 @@ Theory of operation. The caller owns a socket and this object:
    then the event filters) and reports :class:`LoggedIn` or
    :class:`LoginFailed`; :class:`Completed` when a pending action has its
    whole answer; bare :class:`Message` objects for events, which the caller
-   dispatches to handlers.
+   dispatches to handlers; and :class:`Stray` for responses (and late list
+   items) that belong to no pending action, which the caller logs and never
+   dispatches.
 2. After every call the caller writes :meth:`data_to_send` to the socket:
    the login actions are the protocol's own.
 3. ``send(action)`` assigns a unique ``ActionID``, records the action as
@@ -18,18 +20,30 @@ Theory of operation. The caller owns a socket and this object:
    that will never complete, so the caller can fail them.
 
 Routing: a ``Response`` goes to the pending action with its ActionID. If it
-says ``EventList: start`` (or, on old servers, "... will follow") the action
+says ``EventList: start`` (any case: FAXSessions sends ``Start``), the action
 then collects the events carrying its ActionID until the one with
-``EventList: Complete``/``Cancelled``. Any other message is an event, even one
-carrying the ActionID of a finished action: Asterisk 22 sends
-``OriginateResponse`` and the ``UserEvent`` event that way, and they must reach
+``EventList: Complete``/``Cancelled``, or until a second ``Response`` with its
+ActionID, which ends the list early: Asterisk 22's ShowDialPlan sends
+``Response: Error`` after the items when the extension is missing
+(tests/fixtures/asterisk22/showdialplan_missing_extension.ami). Any other
+message is an event, even one carrying the ActionID of a finished action:
+Asterisk 22 sends ``OriginateResponse``, ``UserEvent`` and ``FAXStats``
+(whose response has no EventList, faxstats.ami) that way, and they must reach
 handlers, not vanish.
 
+Servers before AMI 2.7.0 (Asterisk 13.2, commit 4b363688d4 "Make AMI actions
+that generate event lists consistent") started some lists without
+``EventList``, saying only "... will follow" (``Status``: "Channel status
+will follow", ended by ``StatusComplete``). For them alone, that wording
+starts a list; "<Name> event will follow" (res_fax's FAXStats and FAXSession)
+announces a single event, which completes the action. From AMI 2.7.0 on, the
+wording means nothing: only ``EventList: start`` starts a list.
+
 Abandoned actions: an action that timed out or was cancelled is forgotten,
-and its late answer is counted as a stray. Generated ActionIDs never repeat,
-but a caller may choose the same ActionID again; until the abandoned action's
-answer has arrived, that ActionID is refused, so the late answer can never be
-taken for the new action's.
+and its late answer is reported as a :class:`Stray`. Generated ActionIDs never
+repeat, but a caller may choose the same ActionID again; until the abandoned
+action's answer has arrived, that ActionID is refused, so the late answer can
+never be taken for the new action's.
 """
 
 from __future__ import annotations
@@ -38,6 +52,7 @@ import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from amilab.errors import AMIError
 from amilab.protocol.buffer import DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
@@ -47,11 +62,30 @@ from amilab.protocol.result import ActionResult, is_list_end
 from amilab.protocol.serialize import Action
 from amilab.protocol.state import ConnState, transition
 
-__all__ = ["ClientProtocol", "Completed", "Greeting", "LoggedIn", "LoginFailed", "Output"]
+__all__ = [
+    "ClientProtocol",
+    "Completed",
+    "Greeting",
+    "LoggedIn",
+    "LoginFailed",
+    "Output",
+    "Stray",
+]
 
-#: Caller-chosen ActionIDs of abandoned actions remembered until their late
-#: answer arrives; beyond this the oldest are forgotten, to bound memory.
+#: ActionIDs of abandoned actions whose late answer is still due (caller-chosen
+#: ones, and any whose list was arriving), remembered until it has ended; beyond
+#: this the oldest are forgotten, to bound memory.
 MAX_ABANDONED_IDS = 1024
+#: The first AMI version whose list actions all say ``EventList: start``
+#: (Asterisk 13.2.0, main/manager.c commit 4b363688d4). Older servers started
+#: some lists with "... will follow" alone.
+EVENTLIST_AMI_VERSION = (2, 7, 0)
+
+# What an action still expects (``_Pending.mode`` and ``_abandoned`` values).
+_RESPONSE = 0  # its Response
+_LIST = 1  # events up to the list end (or a second Response)
+_ONE_EVENT = 2  # one event (pre-2.7.0 "<Name> event will follow")
+_DONE = 3  # nothing: the Response was the whole answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +105,24 @@ class Completed:
 
 
 @dataclass(frozen=True, slots=True)
+class Stray:
+    """A message that answers no pending action; log it, do not dispatch it.
+
+    ``reason`` is :attr:`UNKNOWN` (a response whose ActionID no pending action
+    has: a duplicate answer, or one to an ActionID this protocol never sent) or
+    :attr:`ABANDONED` (the late answer, or late list item, of an action that
+    timed out or was cancelled). :attr:`ClientProtocol.stray_responses` counts
+    the responses among them.
+    """
+
+    message: Message
+    reason: str
+
+    UNKNOWN: ClassVar[str] = "no pending action has this ActionID"
+    ABANDONED: ClassVar[str] = "late answer to an action that timed out or was cancelled"
+
+
+@dataclass(frozen=True, slots=True)
 class LoggedIn:
     """The protocol's own login (and filters) succeeded: the connection is READY."""
 
@@ -84,8 +136,7 @@ class LoginFailed:
     error: AMIError  # AuthenticationError, or ActionError for a refused filter
 
 
-Output = Message | Completed | Greeting | LoggedIn | LoginFailed
-
+Output = Message | Completed | Greeting | LoggedIn | LoginFailed | Stray
 
 #: Actions a caller may send itself before READY when the protocol was given no
 #: credentials (a raw test client, a tool that logs in its own way).
@@ -93,24 +144,42 @@ _LOGIN_ACTIONS = frozenset({"login", "challenge"})
 
 
 class _Pending:
-    __slots__ = ("chosen", "internal", "listing", "login", "result")
+    __slots__ = ("chosen", "internal", "login", "mode", "result")
 
     def __init__(
         self, result: ActionResult, chosen: bool, internal: bool = False, login: bool = False
     ) -> None:
         self.result = result
-        self.listing = False
+        self.mode = _RESPONSE
         self.chosen = chosen  # the caller gave the ActionID
         self.internal = internal  # one of the protocol's own login actions
         self.login = login  # a Login the caller sent itself: its answer moves the state
 
 
-def _starts_list(response: Message) -> bool:
+def _after_response(response: Message, legacy: bool) -> int:
+    """What an action expects once ``response`` arrived: ``_LIST``, ``_ONE_EVENT`` or ``_DONE``."""
     marker = response.get("EventList")
     if marker is not None:
-        return marker.lower() == "start"
-    # Before EventList existed, list actions said e.g. "Channel status will follow".
-    return (response.get("Message") or "").lower().endswith("will follow")
+        return _LIST if marker.lower() == "start" else _DONE
+    if not legacy:
+        # Asterisk 22's FAXStats says "FAXStats event will follow" with no
+        # EventList and sends one FAXStats event (faxstats.ami): not a list.
+        return _DONE
+    text = (response.get("Message") or "").lower()
+    if text.endswith("event will follow"):
+        return _ONE_EVENT
+    return _LIST if text.endswith("will follow") else _DONE
+
+
+def _ami_version(greeting: str) -> tuple[int, ...] | None:
+    """The AMI version of a greeting line as numbers, e.g. ``(11, 0, 0)``; None if unreadable."""
+    parts = []
+    for part in greeting.rpartition("/")[2].strip().split("."):
+        digits = part[: len(part) - len(part.lstrip("0123456789"))]
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts) or None
 
 
 class ClientProtocol:
@@ -146,8 +215,10 @@ class ClientProtocol:
         self._result_type = result_type
         self._raw = raw
         self.stray_responses = 0
-        # Abandoned caller-chosen ActionID -> True once its late list has started.
-        self._abandoned: dict[str, bool] = {}
+        # Abandoned ActionID -> what its late answer still owes (_RESPONSE, _LIST, _ONE_EVENT).
+        self._abandoned: dict[str, int] = {}
+        # Until a greeting says otherwise, "... will follow" may start a list.
+        self._legacy_lists = True
         self._prefix = id_prefix or f"amilab-{os.getpid()}-{os.urandom(3).hex()}-"
         self._ids = itertools.count(1)
 
@@ -246,16 +317,23 @@ class ClientProtocol:
         return action_id, data
 
     def cancel(self, action_id: str) -> None:
-        """Forget a pending action (timed out or cancelled); late answers become strays."""
+        """Forget a pending action (timed out or cancelled); late answers become strays.
+
+        A caller-chosen ActionID is remembered until its late answer ends, so it
+        cannot be reused too early; so is any ActionID whose list was arriving,
+        so its remaining items are strays, not events. A generated ActionID
+        cancelled before its response is not remembered (it never repeats, and
+        remembering it would put every later event on the slow path until an
+        answer that may never come); if its late response starts a list, the
+        list is taken as strays from then on (see :meth:`_expect_rest`).
+        """
         entry = self.pending.pop(action_id, None)
-        if entry is not None and entry.chosen:
-            self._abandoned[action_id] = entry.listing
-            if len(self._abandoned) > MAX_ABANDONED_IDS:
-                del self._abandoned[next(iter(self._abandoned))]
+        if entry is not None and (entry.chosen or entry.mode != _RESPONSE):
+            self._remember(action_id, entry.mode)
 
     # -- receiving ---------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Output]:
-        """Feed received bytes; return greetings, completions and events, in order.
+        """Feed received bytes; return greetings, completions, events and strays, in order.
 
         Raises :class:`~amilab.errors.ProtocolError` on malformed or oversized
         input; the caller closes the connection and calls :meth:`fail_all`.
@@ -272,58 +350,118 @@ class ClientProtocol:
         if not had_greeting and buffer.greeting is not None:
             self._move("greeting")
             version = buffer.greeting.rpartition("/")[2]
+            # An unreadable version counts as old: every Asterisk that sends
+            # EventList greets with a numeric version (11.0.0 for Asterisk 22).
+            numbers = _ami_version(buffer.greeting)
+            self._legacy_lists = numbers is None or numbers < EVENTLIST_AMI_VERSION
             out.append(Greeting(buffer.greeting, version))
             self._start_login(out)
         if not self.pending and not self._abandoned:
-            # Nothing to correlate, but a response here is still a stray (e.g. a
-            # late answer to a cancelled action) and must be counted.
+            # Nothing to correlate: the event-flood path. Only a message that is
+            # not an event needs a look; a response here is a stray, routed below.
             for msg in messages:
                 if not msg.raw.startswith(b"Event: ") and msg.kind == "response":
-                    self.stray_responses += 1
-            if out:
-                out.extend(messages)
-                return out
-            return messages  # type: ignore[return-value]
+                    break
+            else:
+                if out:
+                    out.extend(messages)
+                    return out
+                return messages  # type: ignore[return-value]
         for msg in messages:
             self._route(msg, out)
         return out
 
     def _route(self, msg: Message, out: list[Output]) -> None:
         action_id = msg.action_id
-        entry = self.pending.get(action_id) if action_id is not None else None
-        if entry is None:
+        if action_id is None:
+            # Most traffic: events carry no ActionID (kept inline, it is per event).
             if msg.kind == "response":
-                self.stray_responses += 1
-            if action_id in self._abandoned:
-                self._settle(action_id, msg)
-            out.append(msg)
+                self._unclaimed(action_id, msg, out)
+            else:
+                out.append(msg)
             return
-        result = entry.result
-        if not result:
-            if msg.kind != "response":
+        entry = self.pending.get(action_id)
+        if entry is None:
+            self._unclaimed(action_id, msg, out)
+            return
+        is_response = msg.kind == "response"
+        if entry.mode == _RESPONSE:
+            if not is_response:
                 out.append(msg)  # e.g. a UserEvent overtaking its own response
                 return
-            result.append(msg)
-            entry.listing = _starts_list(msg)
-            if not entry.listing:
-                self._complete(action_id, out)  # type: ignore[arg-type]
+            entry.result.append(msg)
+            entry.mode = _after_response(msg, self._legacy_lists)
+            if entry.mode == _DONE:
+                self._complete(action_id, out)
             return
-        if not entry.listing or msg.kind != "event":
+        # Collecting: every event with the ActionID belongs to the action; a
+        # second response ends a list early (ShowDialPlan's Response: Error).
+        if not is_response and msg.kind != "event":
             out.append(msg)
             return
-        result.append(msg)
-        if is_list_end(msg):
-            self._complete(action_id, out)  # type: ignore[arg-type]
+        entry.result.append(msg)
+        if is_response or entry.mode == _ONE_EVENT or is_list_end(msg):
+            self._complete(action_id, out)
 
-    def _settle(self, action_id: str, msg: Message) -> None:
-        """Free an abandoned ActionID once its late answer (and any list) has ended."""
-        if msg.kind == "response":
-            if _starts_list(msg):
-                self._abandoned[action_id] = True
-            else:
-                del self._abandoned[action_id]
-        elif self._abandoned[action_id] and is_list_end(msg):
+    def _unclaimed(
+        self,
+        action_id: str | None,
+        msg: Message,
+        out: list[Output],
+    ) -> None:
+        """A message no pending action claims: an event, or a stray."""
+        is_response = msg.kind == "response"
+        if action_id is not None and action_id in self._abandoned:
+            if self._settle(action_id, msg, is_response):
+                if is_response:
+                    self.stray_responses += 1
+                out.append(Stray(msg, Stray.ABANDONED))
+                return
+        elif is_response:
+            self.stray_responses += 1
+            own = action_id is not None and action_id.startswith(self._prefix)
+            # A generated ActionID that is not pending belongs to an action
+            # cancelled before its answer (generated IDs never repeat).
+            out.append(Stray(msg, Stray.ABANDONED if own else Stray.UNKNOWN))
+            if action_id is not None:
+                self._expect_rest(action_id, msg)
+            return
+        out.append(msg)
+
+    def _expect_rest(self, action_id: str, response: Message) -> None:
+        """After a stray response that starts a list, take its items as strays too.
+
+        Without this, the items and the list end of a list action cancelled
+        before its response would reach event handlers as if the PBX had
+        sent them unasked.
+        """
+        owed = _after_response(response, self._legacy_lists)
+        if owed != _DONE:
+            self._remember(action_id, owed)
+
+    def _remember(self, action_id: str, owed: int) -> None:
+        """Note what an abandoned action's late answer still owes, keeping the newest only."""
+        self._abandoned[action_id] = owed
+        if len(self._abandoned) > MAX_ABANDONED_IDS:
+            del self._abandoned[next(iter(self._abandoned))]
+
+    def _settle(self, action_id: str, msg: Message, is_response: bool) -> bool:
+        """Advance an abandoned action's late answer; True if ``msg`` is part of it.
+
+        The ActionID is freed once the late answer (and any list) has ended.
+        """
+        owed = self._abandoned[action_id]
+        if owed == _RESPONSE:
+            if not is_response:
+                return False  # an event before the late response (UserEvent)
+            owed = _after_response(msg, self._legacy_lists)
+        elif is_response or owed == _ONE_EVENT or is_list_end(msg):
+            owed = _DONE
+        if owed == _DONE:
             del self._abandoned[action_id]
+        else:
+            self._abandoned[action_id] = owed
+        return True
 
     def _complete(self, action_id: str, out: list[Output]) -> None:
         entry = self.pending.pop(action_id)

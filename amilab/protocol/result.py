@@ -11,6 +11,10 @@ __all__ = ["ActionResult"]
 _OK = frozenset({"success", "follows", "goodbye"})
 
 
+def _is_ok(response: Message) -> bool:
+    return (response.get("Response") or "").lower() in _OK
+
+
 def is_list_end(msg: Message) -> bool:
     """True for the event that closes a list.
 
@@ -46,9 +50,17 @@ class ActionResult(list[Message]):
     """The response first, then the list's events, the ``...Complete`` event last.
 
     A plain ``list`` of :class:`Message` (the shape DAMI and panoramisk users
-    know) with properties for the common questions. The protocol stays free of
-    pandas: the client hands out :class:`amilab.results.ActionResult`, this
-    class plus ``.df`` and ``to_frame()`` from :mod:`amilab.frames`.
+    know) with properties for the common questions. A list that the server
+    broke off ends with a second response instead of a ``...Complete`` event:
+    Asterisk 22's ShowDialPlan for a missing extension sends
+    ``EventList: start``, some items, then ``Response: Error``
+    (tests/fixtures/asterisk22/showdialplan_missing_extension.ami). That
+    response is :attr:`error`; it makes :attr:`ok` false and gives
+    :attr:`message`, and :attr:`events` still holds the items received.
+
+    The protocol stays free of pandas: the client hands out
+    :class:`amilab.results.ActionResult`, this class plus ``.df`` and
+    ``to_frame()`` from :mod:`amilab.frames`.
     """
 
     def __init__(self, messages: list[Message] | None = None, *, action: Any = None) -> None:
@@ -65,19 +77,42 @@ class ActionResult(list[Message]):
 
     @property
     def ok(self) -> bool:
-        """True unless the server answered ``Response: Error`` (or nothing)."""
-        return bool(self) and (self[0].get("Response") or "").lower() in _OK
+        """True unless the server answered ``Response: Error`` (or nothing), first or last."""
+        if not self or not _is_ok(self[0]):
+            return False
+        closing = self.closing_response
+        return closing is None or _is_ok(closing)
+
+    @property
+    def closing_response(self) -> Message | None:
+        """A second response that ended the list, if the server broke the list off."""
+        if len(self) > 1 and self[-1].kind == "response":
+            return self[-1]
+        return None
+
+    @property
+    def error(self) -> Message | None:
+        """The ``Response: Error`` that broke the list off, if any."""
+        closing = self.closing_response
+        return closing if closing is not None and not _is_ok(closing) else None
 
     @property
     def message(self) -> str | None:
-        """The response's ``Message`` text, e.g. the server's error explanation."""
-        return self.response.get("Message") if self else None
+        """The ``Message`` text, e.g. the server's error explanation.
+
+        From the closing response when the server broke the list off, else
+        from the first response.
+        """
+        if not self:
+            return None
+        closing = self.closing_response
+        return (closing if closing is not None else self[0]).get("Message")
 
     @property
     def events(self) -> list[Message]:
-        """The list items, without the closing ``...Complete`` event."""
+        """The list items, without the closing ``...Complete`` event or response."""
         items = self[1:]
-        if items and is_list_end(items[-1]):
+        if items and (items[-1].kind == "response" or is_list_end(items[-1])):
             items = items[:-1]
         return items
 
@@ -95,6 +130,6 @@ class ActionResult(list[Message]):
 
     def __repr__(self) -> str:
         name = getattr(self.action, "name", None) or "?"
-        status = self[0].get("Response", "?") if self else "pending"
+        status = (self.error or self[0]).get("Response", "?") if self else "pending"
         extra = f", {len(self.events)} events" if len(self) > 1 else ""
         return f"<ActionResult {name}: {status}{extra}>"

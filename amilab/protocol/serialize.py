@@ -1,15 +1,44 @@
 """Python values -> AMI wire bytes, with header-injection checks.
 
 Every public way of sending bytes (client actions, simulator responses and
-events) goes through :func:`normalize_headers`, so a key or value carrying CR
-or LF, or a key carrying ``:``, is refused with ``ValueError`` before
-anything is written. Without that, a value such as
-``"x\\r\\nAction: Command\\r\\nCommand: core stop now"`` would smuggle a second
-action onto the wire.
+events) goes through :func:`normalize_headers`, so a key or value carrying a
+byte that ends a line or a string on the server, or a key carrying ``:``, is
+refused with ``ValueError`` before anything is written. Without that, a value
+such as ``"x\\r\\nAction: Command\\r\\nCommand: core stop now"`` would smuggle
+a second action onto the wire.
+
+Which bytes, from Asterisk 22's main/manager.c (recorded in
+tests/fixtures/asterisk22/control_chars.ami):
+
+* LF ends a line, with or without a CR before it (``get_input()``).
+* A lone CR does not end a line in Asterisk 22 (the recorded ActionID
+  ``cr-a\\rb`` is echoed with it), but it is refused all the same: it is half
+  of the CRLF line end, and echoed values (ActionID) reach clients that split
+  lines on a lone CR (Python's ``str.splitlines`` does).
+* NUL ends a C string: ``get_input()`` copies the line into a C buffer, so a
+  value ``"a\\0b"`` is truncated to ``"a"`` (the recording echoes the ActionID
+  ``nul-a``), and a line that *starts* with NUL is empty to
+  ``ast_strlen_zero()``, so it ends the message and the following headers
+  become a second message (recorded: ``Missing action in request``).
+* TAB is allowed in values: it neither ends a line nor a string, Asterisk
+  keeps it inside a value (the recorded ActionID ``tab-a\\tb`` comes back
+  intact) and sends it itself (``SendText`` in listcommands.ami). Like a
+  space, a *leading* TAB is dropped by the server (``ast_skip_blanks()``
+  skips every byte below 33 at the start of a value).
+* ``ActionID`` is stricter: the server reads it with ``astman_get_header()``,
+  which skips leading blanks, and echoes no empty one (recorded: ``"  space-lead"``
+  comes back as ``space-lead``, ``""`` as no ActionID at all), so an ActionID
+  that is empty or starts with a byte below 33 could never be matched to its
+  answer; it is refused.
+* The other C0 controls (VT, ESC, ...) are kept intact inside a value by
+  Asterisk (recorded), so values may hold them; header names may not hold
+  any control character, as no AMI header name does and one there can only
+  be a mistake (the server matches names with ``strncasecmp`` up to ``:``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -24,8 +53,16 @@ __all__ = [
 ]
 
 HeaderInput: TypeAlias = Mapping[str, Any] | Iterable[tuple[str, Any]]
-_FORBIDDEN_IN_VALUE = ("\r", "\n")
-_FORBIDDEN_IN_KEY = ("\r", "\n", ":")
+#: Bytes that end a line (LF, CRLF) or a C string (NUL) in manager.c.
+_FORBIDDEN_IN_VALUE = re.compile("[\x00\r\n]")
+#: Every C0 control character, DEL, and the ``:`` that ends a header name.
+_FORBIDDEN_IN_KEY = re.compile("[\x00-\x1f\x7f:]")
+_NAMES = {"\x00": "NUL", "\r": "CR", "\n": "LF", "\t": "TAB", ":": "':'"}
+
+
+def _describe(char: str) -> str:
+    """A forbidden character by name, never the text around it (it may be a secret)."""
+    return _NAMES.get(char, f"control character U+{ord(char):04X}")
 
 
 def _check_key(key: object) -> str:
@@ -33,10 +70,11 @@ def _check_key(key: object) -> str:
         raise TypeError(f"AMI header names must be str, not {type(key).__name__}")
     if not key or key != key.strip():
         raise ValueError(f"invalid AMI header name {key!r}: empty or padded with spaces")
-    if any(c in key for c in _FORBIDDEN_IN_KEY):
+    bad = _FORBIDDEN_IN_KEY.search(key)
+    if bad is not None:
         raise ValueError(
-            f"invalid AMI header name {key!r}: CR, LF and ':' are not allowed "
-            "(header injection); nothing was sent"
+            f"invalid AMI header name {key!r}: it contains {_describe(bad.group())}; "
+            "control characters and ':' are not allowed (header injection); nothing was sent"
         )
     return key
 
@@ -54,12 +92,27 @@ def format_value(key: str, value: object) -> str:
             f"value of AMI header {key!r} must be str, int, float, bool, list or dict, "
             f"not {type(value).__name__}"
         )
-    if "\r" in text or "\n" in text:
+    bad = _FORBIDDEN_IN_VALUE.search(text)
+    if bad is not None:
+        # The value itself is not shown: it may be a Secret or Key.
         raise ValueError(
-            f"value of AMI header {key!r} contains CR or LF (header injection); "
-            "nothing was sent. Send multi-line data as several headers (pass a list)."
+            f"value of AMI header {key!r} contains {_describe(bad.group())} at index "
+            f"{bad.start()} (header injection: Asterisk ends a line at CR/LF and a "
+            "string at NUL); nothing was sent. Send multi-line data as several "
+            "headers (pass a list)."
         )
     return text
+
+
+def _check_action_id(value: str) -> str:
+    if not value or value[0] <= " ":
+        raise ValueError(
+            f"ActionID {value!r} is empty or starts with a blank or control character; "
+            "Asterisk drops leading blanks (astman_get_header in manager.c) and echoes no "
+            "empty ActionID, so the answer could never be matched; nothing was sent. "
+            "Choose an ActionID that starts with a visible character."
+        )
+    return value
 
 
 def _expand(key: str, value: object) -> Iterable[tuple[str, str]]:
@@ -78,7 +131,8 @@ def normalize_headers(headers: HeaderInput | None) -> list[tuple[str, str]]:
 
     A list value becomes repeated headers, a dict value repeated ``k=v``
     headers (as ``Variable`` expects), ``None`` drops the header.
-    Raises ``ValueError`` on CR/LF/colon injection, ``TypeError`` on other types.
+    Raises ``ValueError`` on CR/LF/NUL (or, in a key, any control character or
+    colon), ``TypeError`` on other types.
     """
     if headers is None:
         return []
@@ -109,8 +163,12 @@ class Action:
     def __init__(self, name: str, headers: HeaderInput | None = None, /, **kwargs: Any) -> None:
         self.name = format_value("Action", _check_key(name))
         pairs = normalize_headers(headers) + normalize_headers(kwargs)
-        if any(k.lower() == "action" for k, _ in pairs):
-            raise ValueError("give the action name once, as Action(name, ...), not as a header")
+        for key, value in pairs:
+            lower = key.lower()
+            if lower == "action":
+                raise ValueError("give the action name once, as Action(name, ...), not as a header")
+            if lower == "actionid":
+                _check_action_id(value)
         self.headers = pairs
 
     @property
@@ -125,7 +183,7 @@ class Action:
         copy = Action.__new__(Action)
         copy.name = self.name
         pairs = [(k, v) for k, v in self.headers if k.lower() != "actionid"]
-        copy.headers = [("ActionID", format_value("ActionID", action_id)), *pairs]
+        copy.headers = [("ActionID", _check_action_id(format_value("ActionID", action_id))), *pairs]
         return copy
 
     def pairs(self) -> list[tuple[str, str]]:

@@ -8,7 +8,14 @@ import pytest
 from protocol_helpers import logged_in_client, reply_to
 
 from amilab.errors import ActionError, AuthenticationError, ProtocolError
-from amilab.protocol.client import ClientProtocol, Completed, Greeting, LoggedIn, LoginFailed
+from amilab.protocol.client import (
+    ClientProtocol,
+    Completed,
+    Greeting,
+    LoggedIn,
+    LoginFailed,
+    Stray,
+)
 from amilab.protocol.login import Credentials, challenge_key
 from amilab.protocol.message import Message
 from amilab.protocol.serialize import Action
@@ -165,8 +172,9 @@ def test_event_list_cancelled_completes() -> None:
 
 
 def test_old_style_will_follow_list() -> None:
-    """Before EventList, "... will follow" lists end at the ...Complete event."""
-    proto = ready_client()
+    """Before AMI 2.7.0, "... will follow" lists end at the ...Complete event."""
+    proto = ClientProtocol(id_prefix="t-", raw=True)
+    proto.receive_data(b"Asterisk Call Manager/2.5.0\r\n")  # Asterisk 12: Status had no EventList
     aid, _ = proto.send(Action("Status"))
     out = proto.receive_data(response(aid, "Success", ("Message", "Channel status will follow")))
     assert out == []
@@ -205,12 +213,12 @@ def test_user_event_before_and_after_its_response() -> None:
 
 
 def test_late_response_after_cancel_is_stray_not_lost() -> None:
-    """A response arriving after cancel() is counted as stray and returned."""
+    """A response arriving after cancel() is counted and returned as a Stray, not an event."""
     proto = ready_client()
     aid, _ = proto.send(Action("Ping"))
     proto.cancel(aid)
     out = proto.receive_data(response(aid))
-    assert len(out) == 1 and isinstance(out[0], Message) and out[0].action_id == aid
+    assert len(out) == 1 and isinstance(out[0], Stray) and out[0].message.action_id == aid
     assert proto.stray_responses == 1
 
 
@@ -221,7 +229,8 @@ def test_late_response_with_other_pending_is_stray() -> None:
     proto.send(Action("Ping"))
     proto.cancel(aid)
     out = proto.receive_data(response(aid) + event("Hangup"))
-    assert [m.name for m in plain_events(out)] == ["Success", "Hangup"]
+    assert [m.name for m in plain_events(out)] == ["Hangup"]
+    assert [s.message.name for s in out if isinstance(s, Stray)] == ["Success"]
     assert proto.stray_responses == 1
 
 

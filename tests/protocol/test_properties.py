@@ -13,7 +13,10 @@ from amilab.protocol.buffer import ReceiveBuffer  # noqa: E402
 from amilab.protocol.serialize import Action, encode_pairs, normalize_headers  # noqa: E402
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
-VALUE = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=20)
+# Values may hold any character but the three that end a line or a string (NUL).
+VALUE = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\r\n\x00"), max_size=20
+)
 KEY = st.text(
     st.characters(exclude_categories=("Cs", "Zs", "Cc"), exclude_characters="\r\n:"),
     min_size=1,
@@ -42,8 +45,8 @@ def test_round_trip_under_any_chunking(
 
 
 @settings(max_examples=200, deadline=None)
-@given(prefix=VALUE, newline=st.sampled_from(["\r", "\n", "\r\n"]), suffix=VALUE)
+@given(prefix=VALUE, newline=st.sampled_from(["\r", "\n", "\r\n", "\x00"]), suffix=VALUE)
 def test_any_cr_or_lf_in_a_value_is_refused(prefix: str, newline: str, suffix: str) -> None:
-    """A value containing CR or LF anywhere raises ValueError."""
+    """A value containing CR, LF or NUL anywhere raises ValueError."""
     with pytest.raises(ValueError):
         Action("Ping", Channel=prefix + newline + suffix)

@@ -43,7 +43,7 @@ class RawClient:
                         fut = self._results.pop(item.action_id, None)
                         if fut is not None and not fut.done():
                             fut.set_result(item.result)
-                    else:
+                    elif isinstance(item, Message):  # a Stray is no event
                         self.events.append(item)
                 self._changed.set()
         except (ConnectionError, OSError):
