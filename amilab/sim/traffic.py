@@ -4,7 +4,7 @@
 :class:`amilab.sim.PBX`) schedules calls as a Poisson process
 on the PBX clock (exponential gaps with mean ``1/rate``); each call picks a
 caller, a callee and a fate from one ``random.Random(seed)``. Everything is
-driven by the clock, so on a :class:`~amilab.sim.clock.VirtualClock` the same
+driven by the clock, so on a :class:`~amilab.sim.model.VirtualClock` the same
 seed yields the same events byte for byte (Uniqueids and bridge ids included).
 
 Fates, with their Q.850 causes: answered (16, Normal Clearing), busy (17,

@@ -46,7 +46,9 @@ def parse_extensions(text: str) -> tuple[Dialplan, dict[str, str]]:
                 dialplan.setdefault(context, {})
             continue
         if context is None:
-            raise DialplanSyntaxError(lineno, raw, "a line before any [context]")
+            raise DialplanSyntaxError(
+                lineno, raw, "a line before any [context]; start with a [context] line"
+            )
         if context in SETTINGS_SECTIONS:
             continue
         if context == "globals":
@@ -65,22 +67,32 @@ def _exten_line(
     """Add one ``exten =>``/``same =>`` line to ``extens``; return its extension."""
     match = _EXTEN.match(line)
     if match is None:
-        raise DialplanSyntaxError(lineno, raw, "expected 'exten =>' or 'same =>'")
+        raise DialplanSyntaxError(
+            lineno,
+            raw,
+            "expected 'exten =>' or 'same =>' (include, switch and macros are not simulated)",
+        )
     kind, rest = match.group(1).lower(), match.group(2)
     if kind == "exten":
         exten, _, rest = rest.partition(",")
         exten = exten.strip()
     elif last is None:
-        raise DialplanSyntaxError(lineno, raw, "'same =>' with no extension before it")
+        raise DialplanSyntaxError(
+            lineno, raw, "'same =>' with no extension before it; begin with 'exten => name,1,App()'"
+        )
     else:
         exten = last
     priority, _, app_text = rest.partition(",")
     steps = extens.setdefault(exten, [])
     priority = priority.strip()
     if priority.lower() != "n" and priority != str(len(steps) + 1):
-        raise DialplanSyntaxError(lineno, raw, f"priority {priority} is not {len(steps) + 1}")
+        raise DialplanSyntaxError(
+            lineno,
+            raw,
+            f"priority {priority} is not {len(steps) + 1}; number them 1, 2, 3 or write n",
+        )
     app = _APP.match(app_text)
     if app is None:
-        raise DialplanSyntaxError(lineno, raw, "expected Application(data)")
+        raise DialplanSyntaxError(lineno, raw, "expected Application(data), e.g. Wait(2)")
     steps.append((app.group(1), app.group(2) or ""))
     return exten
