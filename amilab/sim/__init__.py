@@ -39,6 +39,7 @@ from amilab.sim.ami import User
 from amilab.sim.faults import Faults
 from amilab.sim.model import LoopClock, PBXModel, VirtualClock
 from amilab.sim.pbx import PBX, EndpointsArg, QueuesArg
+from amilab.sim.profiles import PROFILES, AsteriskProfile
 from amilab.sim.replay import replay as replay_events
 from amilab.sim.server import DEFAULT_USERS, SimulatorServer, serve
 from amilab.sim.traffic import Traffic
@@ -48,6 +49,8 @@ __all__ = [
     "DEFAULT_USER",
     "DEFAULT_USERS",
     "PBX",
+    "PROFILES",
+    "AsteriskProfile",
     "Faults",
     "LoopClock",
     "PBXModel",
@@ -128,6 +131,16 @@ class SimulatedPBX:
         return user.name, user.secret
 
     @property
+    def profile(self) -> AsteriskProfile:
+        """What this simulator imitates; ``profile.banner`` says it in one line."""
+        return self.server.profile
+
+    @property
+    def banner(self) -> str:
+        """E.g. ``simulated Asterisk 20.20.1 (chan_sip + PJSIP)``."""
+        return self.server.profile.banner
+
+    @property
     def pbx(self) -> PBX:
         return self.server.pbx
 
@@ -157,7 +170,10 @@ class SimulatedPBX:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
-        return f"<SimulatedPBX {self.host}:{self.port} {state} users={sorted(self.users)}>"
+        return (
+            f"<SimulatedPBX {self.host}:{self.port} {state} {self.banner} "
+            f"users={sorted(self.users)}>"
+        )
 
 
 def start(
@@ -170,6 +186,7 @@ def start(
     queues: QueuesArg = None,
     seed: int | None = None,
     traffic: float | None = None,
+    asterisk: str | None = None,
     legacy_sip: bool = False,
 ) -> SimulatedPBX:
     """Start the simulator on its own thread; return once it is listening.
@@ -178,8 +195,11 @@ def start(
     "write": "call,system"}}``); ``endpoints``, ``dialplan`` (``extensions.conf``
     text) and ``queues`` configure the PBX (see :class:`PBX`; each defaults to
     the real sandbox's); ``traffic`` starts the call generator at that
-    many calls/s; ``legacy_sip=True`` answers the chan_sip actions ``SIPpeers``
-    and ``SIPshowpeer``, which real Asterisk 22 does NOT have (teaching aid).
+    many calls/s. ``asterisk`` picks what is imitated (:mod:`amilab.sim.profiles`):
+    ``"22"`` (the default, checked against a real Asterisk 22: PJSIP only) or
+    ``"20"`` (chan_sip loaded beside PJSIP: ``SIPpeers``, ``SIPshowpeer``,
+    ``SIPqualifypeer``, ``SIPshowregistry``, ``SIPnotify`` answer).
+    ``legacy_sip=True`` is the older spelling of ``asterisk="20"``.
     """
     return SimulatedPBX(
         host=host,
@@ -190,5 +210,6 @@ def start(
         queues=queues,
         seed=seed,
         traffic=traffic,
+        asterisk=asterisk,
         legacy_sip=legacy_sip,
     )._start()

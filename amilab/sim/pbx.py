@@ -18,8 +18,23 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from amilab.sim.dialplan import parse_extensions
-from amilab.sim.model import Clock, Dialplan, Endpoint, PBXModel, Queue, QueueMember
-from amilab.sim.sandbox import DEFAULT_ENDPOINTS, DEFAULT_QUEUES, EXTENSIONS_CONF
+from amilab.sim.model import (
+    Clock,
+    Dialplan,
+    Endpoint,
+    PBXModel,
+    Queue,
+    QueueMember,
+    SipPeer,
+    SipRegistration,
+)
+from amilab.sim.profiles import DEFAULT_ASTERISK, get_profile
+from amilab.sim.sandbox import (
+    DEFAULT_ENDPOINTS,
+    DEFAULT_QUEUES,
+    DEFAULT_SIP_REGISTRATIONS,
+    EXTENSIONS_CONF,
+)
 from amilab.sim.traffic import Traffic
 
 __all__ = ["PBX", "EndpointsArg", "QueuesArg", "make_endpoints", "make_queues"]
@@ -31,7 +46,13 @@ QueuesArg = Mapping[str, Mapping[str, Any]] | Iterable[Queue] | None
 
 
 class PBX(PBXModel):
-    """A simulated Asterisk 22 configured by argument; ``pbx.traffic`` generates calls."""
+    """A simulated Asterisk configured by argument; ``pbx.traffic`` generates calls.
+
+    ``asterisk`` picks the imitated version (:mod:`amilab.sim.profiles`): on
+    ``"20"`` chan_sip is loaded, and ``sip_peers`` (same forms as
+    ``endpoints``; by default the same phones, as on a PBX that has both
+    drivers configured) and ``sip_registrations`` describe it.
+    """
 
     def __init__(
         self,
@@ -42,7 +63,16 @@ class PBX(PBXModel):
         queues: QueuesArg = None,
         seed: int | None = None,
         system_name: str = "",
+        asterisk: str = DEFAULT_ASTERISK,
+        sip_peers: EndpointsArg = None,
+        sip_registrations: Iterable[SipRegistration] | None = None,
     ) -> None:
+        self.profile = get_profile(asterisk)
+        if not self.profile.chan_sip and (sip_peers or sip_registrations):
+            raise ValueError(
+                f"Asterisk {self.profile.name} has no chan_sip, so no SIP peers or "
+                "registrations; pass asterisk='20' to simulate chan_sip"
+            )
         if dialplan is None or isinstance(dialplan, str):
             plan, globals_ = parse_extensions(EXTENSIONS_CONF if dialplan is None else dialplan)
         else:
@@ -54,8 +84,13 @@ class PBX(PBXModel):
             globals=globals_,
             seed=seed,
             system_name=system_name,
+            version=self.profile.version,
+            **(_chan_sip(endpoints, sip_peers, sip_registrations) if self.profile.chan_sip else {}),
         )
         self.queues = {q.name: q for q in make_queues(queues, self.clock.now())}
+        for reg in self.sip_registrations:
+            if reg.state == "Registered" and not reg.registered_at:
+                reg.registered_at = int(self.startup_time)
         self.traffic = Traffic(self)
 
 
@@ -72,6 +107,18 @@ def make_endpoints(endpoints: EndpointsArg) -> list[Endpoint]:
         else:
             out.append(Endpoint(str(item[0]), str(item[1])))
     return out
+
+
+def _chan_sip(
+    endpoints: EndpointsArg,
+    sip_peers: EndpointsArg,
+    registrations: Iterable[SipRegistration] | None,
+) -> dict[str, Any]:
+    """chan_sip's peers (the endpoints' phones unless given) and registrations."""
+    phones = make_endpoints(endpoints if sip_peers is None else sip_peers)
+    peers = [SipPeer(p.name, p.callerid_name, description=p.callerid_name) for p in phones]
+    regs = DEFAULT_SIP_REGISTRATIONS if registrations is None else registrations
+    return {"sip_peers": peers, "sip_registrations": [SipRegistration(**vars(r)) for r in regs]}
 
 
 def make_queues(queues: QueuesArg, now: float) -> list[Queue]:

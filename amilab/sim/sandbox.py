@@ -4,12 +4,15 @@ The same context (``amilab``), endpoints (100, 101, 102, 200) and queues
 (``support`` with two Local members, ``sales``) as ``tests/asterisk/etc``
 (extensions.conf, pjsip.conf, queues.conf), so every action and call
 sequence can be compared with the recordings in ``tests/fixtures/asterisk22``.
-Data only: :class:`amilab.sim.PBX` turns it into model objects.
+Data only: :class:`amilab.sim.PBX` turns it into model objects. The sandbox
+has no chan_sip; the Asterisk 20 profile's registration is the simulator's own.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_ENDPOINTS", "DEFAULT_QUEUES", "EXTENSIONS_CONF"]
+from amilab.sim.model import SipRegistration
+
+__all__ = ["DEFAULT_ENDPOINTS", "DEFAULT_QUEUES", "DEFAULT_SIP_REGISTRATIONS", "EXTENSIONS_CONF"]
 
 #: (endpoint, caller ID name), as pjsip.conf's ``callerid`` lines.
 DEFAULT_ENDPOINTS: tuple[tuple[str, str], ...] = (
@@ -26,6 +29,12 @@ DEFAULT_QUEUES: dict[str, dict[str, object]] = {
     },
     "sales": {"strategy": "rrmemory", "members": []},
 }
+#: The Asterisk 20 profile's outbound chan_sip registration (the sandbox has no chan_sip;
+#: a trunk to a documentation-only host, RFC 2606), as sip.conf's
+#: ``register => amilab@sip.provider.example``.
+DEFAULT_SIP_REGISTRATIONS: tuple[SipRegistration, ...] = (
+    SipRegistration("sip.provider.example", "amilab", domain="sip.provider.example"),
+)
 #: tests/asterisk/etc/extensions.conf, the extensions the recordings ran through.
 EXTENSIONS_CONF = """\
 [general]

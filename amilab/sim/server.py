@@ -23,6 +23,7 @@ from amilab.sim.ami import ActionContext, AMISession, User, action_table, dispat
 from amilab.sim.faults import Faults
 from amilab.sim.model import LoopClock
 from amilab.sim.pbx import PBX
+from amilab.sim.profiles import DEFAULT_ASTERISK, AsteriskProfile, get_profile
 
 __all__ = ["DEFAULT_USERS", "Connection", "SimulatorServer", "serve"]
 
@@ -46,7 +47,7 @@ class Connection:
         self.server = server
         self.reader = reader
         self.writer = writer
-        self.proto = ServerProtocol()
+        self.proto = ServerProtocol(version=server.profile.ami_version)
         self.session = AMISession(
             f"0x{id(self):012x}",
             server.pbx.clock.now(),
@@ -161,7 +162,9 @@ class SimulatorServer:
     without one the server builds one at start on its loop's clock from
     ``endpoints``, ``dialplan`` (``extensions.conf`` text), ``queues`` and
     ``seed``. ``users`` is manager.conf as a dict; ``traffic`` starts the call
-    generator at that many calls/s.
+    generator at that many calls/s. ``asterisk`` is the imitated version
+    (``"22"`` or ``"20"``, :mod:`amilab.sim.profiles`); ``legacy_sip=True``, the
+    older spelling of chan_sip support, means ``asterisk="20"``.
     """
 
     def __init__(
@@ -176,18 +179,20 @@ class SimulatorServer:
         seed: int | None = None,
         traffic: float | None = None,
         legacy_sip: bool = False,
+        asterisk: str | None = None,
         pbx: PBX | None = None,
     ) -> None:
+        self.profile = _profile(asterisk, legacy_sip, pbx)
         self.host = host
         self.port = port
         self.users: dict[str, User] = make_users(DEFAULT_USERS if users is None else users)
-        self.legacy_sip = legacy_sip
-        self.actions = action_table(legacy_sip)
+        self.actions = action_table(chan_sip=self.profile.chan_sip)
         self._config: dict[str, Any] = {
             "endpoints": endpoints,
             "dialplan": dialplan,
             "queues": queues,
             "seed": seed,
+            "asterisk": self.profile.name,
         }
         self._seed = seed
         self._traffic_rate = traffic
@@ -265,6 +270,24 @@ class SimulatorServer:
 
     def __repr__(self) -> str:
         return f"<SimulatorServer {self.host}:{self.port} users={sorted(self.users)}>"
+
+
+def _profile(asterisk: str | None, legacy_sip: bool, pbx: PBX | None) -> AsteriskProfile:
+    """The imitated Asterisk: asked for, implied by ``legacy_sip``, or the given PBX's."""
+    wanted = get_profile(asterisk) if asterisk is not None else None
+    if legacy_sip and wanted is not None and not wanted.chan_sip:
+        raise ValueError(
+            f"legacy_sip=True asks for chan_sip, which Asterisk {wanted.name} does not have; "
+            "pass asterisk='20' alone"
+        )
+    if pbx is not None:
+        if wanted is not None and wanted != pbx.profile:
+            raise ValueError(
+                f"the PBX given imitates Asterisk {pbx.profile.name}, not {wanted.name}; "
+                "build it with PBX(asterisk=...) or leave asterisk out"
+            )
+        return pbx.profile
+    return wanted or get_profile("20" if legacy_sip else DEFAULT_ASTERISK)
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> SimulatorServer:

@@ -10,9 +10,9 @@ from amilab.sim.server import DEFAULT_USERS
 USERS = make_users(DEFAULT_USERS)
 
 
-def context(pbx: PBX, legacy_sip: bool = False) -> ActionContext:
+def context(pbx: PBX, chan_sip: bool = False) -> ActionContext:
     session = AMISession("0x1", pbx.clock.now())
-    return ActionContext(pbx, session, USERS, "11.0.0", action_table(legacy_sip))
+    return ActionContext(pbx, session, USERS, "11.0.0", action_table(chan_sip))
 
 
 def action(name: str, **headers: str) -> Message:

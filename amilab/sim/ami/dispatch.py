@@ -25,10 +25,10 @@ PRE_LOGIN_ACTIONS = frozenset({"login", "challenge", "logoff"})
 respond = ServerProtocol.response
 
 
-def action_table(legacy_sip: bool = False) -> dict[str, ActionSpec]:
-    """The actions a server answers: Asterisk 22's, plus chan_sip's if asked for."""
+def action_table(chan_sip: bool = False) -> dict[str, ActionSpec]:
+    """The actions a server answers: Asterisk 22's, plus chan_sip's if it is loaded."""
     table = dict(ACTIONS)
-    if legacy_sip:
+    if chan_sip:
         table.update(CHAN_SIP_ACTIONS)
     return table
 

@@ -23,6 +23,8 @@ from amilab.sim.model.objects import (
     Endpoint,
     Queue,
     QueueMember,
+    SipPeer,
+    SipRegistration,
 )
 from amilab.sim.model.pbx import ASTERISK_VERSION, Dialplan, Listener, PBXModel
 from amilab.sim.model.snapshots import bridge_snapshot, member_fields, snapshot
@@ -50,6 +52,8 @@ __all__ = [
     "PBXModel",
     "Queue",
     "QueueMember",
+    "SipPeer",
+    "SipRegistration",
     "VirtualClock",
     "bridge_snapshot",
     "member_fields",

@@ -27,6 +27,8 @@ __all__ = [
     "Endpoint",
     "Queue",
     "QueueMember",
+    "SipPeer",
+    "SipRegistration",
 ]
 
 #: ast_state2str: channel state number -> ChannelStateDesc.
@@ -172,3 +174,48 @@ class Queue:
             if m.interface.lower() == interface.lower():
                 return m
         return None
+
+
+@dataclass
+class SipPeer:
+    """A chan_sip peer (sip.conf ``type=friend``), for the Asterisk 20 profile.
+
+    Defaults are those a dynamic, qualified, registered phone shows in
+    ``SIPpeers``/``SIPshowpeer`` (channels/chan_sip.c, Asterisk 20).
+    """
+
+    name: str
+    callerid_name: str = ""
+    context: str = DEFAULT_CONTEXT
+    address: str = "127.0.0.1"
+    port: int = 5060
+    dynamic: bool = True
+    #: Qualify round trip in ms; None: not reachable (``UNREACHABLE``).
+    latency_ms: int | None = 1
+    useragent: str = ""
+    description: str = ""
+
+    @property
+    def registered(self) -> bool:
+        return bool(self.address)
+
+    @property
+    def status(self) -> str:
+        """chan_sip's ``peer_status`` text."""
+        if not self.registered:
+            return "UNKNOWN"
+        return "UNREACHABLE" if self.latency_ms is None else f"OK ({self.latency_ms} ms)"
+
+
+@dataclass
+class SipRegistration:
+    """An outbound chan_sip registration (sip.conf ``register =>``), for ``SIPshowregistry``."""
+
+    host: str
+    username: str
+    port: int = 5060
+    domain: str = ""
+    domain_port: int = 5060
+    refresh: int = 120
+    state: str = "Registered"
+    registered_at: int = 0

@@ -32,6 +32,8 @@ from amilab.sim.model.objects import (
     Channel,
     Endpoint,
     Queue,
+    SipPeer,
+    SipRegistration,
 )
 from amilab.sim.model.snapshots import bridge_snapshot, snapshot
 
@@ -54,7 +56,8 @@ class PBXModel:
     needs: ``endpoints`` (:class:`Endpoint` objects), ``queues``
     (:class:`Queue` objects), ``dialplan`` (:data:`Dialplan` data, see
     :func:`amilab.sim.dialplan.parse_extensions` for ``extensions.conf`` text),
-    ``globals`` and ``astdb``. :class:`amilab.sim.PBX` fills them with the
+    ``globals``, ``astdb``, and chan_sip's ``sip_peers`` and
+    ``sip_registrations``. :class:`amilab.sim.PBX` fills them with the
     sandbox's configuration.
     """
 
@@ -67,6 +70,8 @@ class PBXModel:
         dialplan: Mapping[str, Mapping[str, list[tuple[str, str]]]] | None = None,
         globals: Mapping[str, str] | None = None,
         astdb: Mapping[str, str] | None = None,
+        sip_peers: Iterable[SipPeer] = (),
+        sip_registrations: Iterable[SipRegistration] = (),
         seed: int | None = None,
         system_name: str = "",
         version: str = ASTERISK_VERSION,
@@ -76,6 +81,9 @@ class PBXModel:
         self.system_name = system_name
         self.version = version
         self.endpoints: dict[str, Endpoint] = {ep.name: ep for ep in endpoints}
+        #: chan_sip's peers and outbound registrations (empty unless chan_sip is loaded).
+        self.sip_peers: dict[str, SipPeer] = {peer.name: peer for peer in sip_peers}
+        self.sip_registrations: list[SipRegistration] = list(sip_registrations)
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.queues: dict[str, Queue] = {q.name: q for q in queues}
