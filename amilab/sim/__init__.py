@@ -31,13 +31,20 @@ security events; no I/O), :mod:`~amilab.sim.faults`, :mod:`~amilab.sim.server`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from amilab.iothread import IOThread
 from amilab.sim.ami import User
 from amilab.sim.faults import Faults
-from amilab.sim.model import LoopClock, PBXModel, VirtualClock
+from amilab.sim.model import (
+    ConferenceRoom,
+    LoopClock,
+    Mailbox,
+    ParkingLot,
+    PBXModel,
+    VirtualClock,
+)
 from amilab.sim.pbx import PBX, EndpointsArg, QueuesArg
 from amilab.sim.profiles import PROFILES, AsteriskProfile
 from amilab.sim.replay import replay as replay_events
@@ -51,9 +58,12 @@ __all__ = [
     "PBX",
     "PROFILES",
     "AsteriskProfile",
+    "ConferenceRoom",
     "Faults",
     "LoopClock",
+    "Mailbox",
     "PBXModel",
+    "ParkingLot",
     "SimulatedPBX",
     "SimulatorServer",
     "Traffic",
@@ -184,6 +194,9 @@ def start(
     endpoints: EndpointsArg = None,
     dialplan: str | None = None,
     queues: QueuesArg = None,
+    conferences: Iterable[str | ConferenceRoom] = (),
+    parking_lots: Iterable[ParkingLot] = (),
+    mailboxes: Iterable[str | Mailbox] = (),
     seed: int | None = None,
     traffic: float | None = None,
     asterisk: str | None = None,
@@ -193,7 +206,8 @@ def start(
 
     ``users`` is manager.conf as a dict (``{"name": {"secret":..., "read": "all",
     "write": "call,system"}}``); ``endpoints``, ``dialplan`` (``extensions.conf``
-    text) and ``queues`` configure the PBX (see :class:`PBX`; each defaults to
+    text), ``queues``, ``conferences``, ``parking_lots`` and ``mailboxes``
+    configure the PBX (see :class:`PBX`; each defaults to
     the real sandbox's); ``traffic`` starts the call generator at that
     many calls/s. ``asterisk`` picks what is imitated (:mod:`amilab.sim.profiles`):
     ``"22"`` (the default, checked against a real Asterisk 22: PJSIP only) or
@@ -208,6 +222,9 @@ def start(
         endpoints=endpoints,
         dialplan=dialplan,
         queues=queues,
+        conferences=conferences,
+        parking_lots=parking_lots,
+        mailboxes=mailboxes,
         seed=seed,
         traffic=traffic,
         asterisk=asterisk,

@@ -2,8 +2,10 @@
 
 :class:`PBX` is :class:`~amilab.sim.model.PBXModel` configured from public
 arguments (endpoints, a dialplan as ``extensions.conf`` text, queues and
-their members), each defaulting to the real sandbox's (:mod:`amilab.sim.sandbox`),
-with a :class:`~amilab.sim.traffic.Traffic` generator composed beside it::
+their members, conference rooms, parking lots, mailboxes), each defaulting
+to the real sandbox's (:mod:`amilab.sim.sandbox`; it has no conference,
+parking lot or mailbox), with a :class:`~amilab.sim.traffic.Traffic`
+generator composed beside it::
 
     pbx = PBX(clock=VirtualClock(), seed=7, endpoints={"100": "Alice", "101": "Bob"},
               dialplan="[amilab]\\nexten => 100,1,Answer()\\n same => n,Wait(5)\\n")
@@ -20,8 +22,11 @@ from typing import Any
 from amilab.sim.dialplan import parse_extensions
 from amilab.sim.model import (
     Clock,
+    ConferenceRoom,
     Dialplan,
     Endpoint,
+    Mailbox,
+    ParkingLot,
     PBXModel,
     Queue,
     QueueMember,
@@ -61,6 +66,9 @@ class PBX(PBXModel):
         endpoints: EndpointsArg = None,
         dialplan: str | Dialplan | None = None,
         queues: QueuesArg = None,
+        conferences: Iterable[str | ConferenceRoom] = (),
+        parking_lots: Iterable[ParkingLot] = (),
+        mailboxes: Iterable[str | Mailbox] = (),
         seed: int | None = None,
         system_name: str = "",
         asterisk: str = DEFAULT_ASTERISK,
@@ -82,6 +90,9 @@ class PBX(PBXModel):
             endpoints=make_endpoints(endpoints),
             dialplan=plan,
             globals=globals_,
+            conferences=[ConferenceRoom(c) if isinstance(c, str) else c for c in conferences],
+            parking_lots=parking_lots,
+            mailboxes=[_mailbox(m) if isinstance(m, str) else m for m in mailboxes],
             seed=seed,
             system_name=system_name,
             version=self.profile.version,
@@ -107,6 +118,12 @@ def make_endpoints(endpoints: EndpointsArg) -> list[Endpoint]:
         else:
             out.append(Endpoint(str(item[0]), str(item[1])))
     return out
+
+
+def _mailbox(spec: str) -> Mailbox:
+    """``"100"`` or ``"100@office"`` (voicemail.conf's box and context)."""
+    box, _, context = spec.partition("@")
+    return Mailbox(box, context or "default")
 
 
 def _chan_sip(

@@ -160,8 +160,9 @@ class SimulatorServer:
 
     ``pbx`` is a ready :class:`~amilab.sim.PBX` (e.g. on a virtual clock);
     without one the server builds one at start on its loop's clock from
-    ``endpoints``, ``dialplan`` (``extensions.conf`` text), ``queues`` and
-    ``seed``. ``users`` is manager.conf as a dict; ``traffic`` starts the call
+    ``endpoints``, ``dialplan`` (``extensions.conf`` text), ``queues``,
+    ``conferences``, ``parking_lots``, ``mailboxes`` and ``seed`` (see
+    :class:`~amilab.sim.PBX`). ``users`` is manager.conf as a dict; ``traffic`` starts the call
     generator at that many calls/s. ``asterisk`` is the imitated version
     (``"22"`` or ``"20"``, :mod:`amilab.sim.profiles`); ``legacy_sip=True``, the
     older spelling of chan_sip support, means ``asterisk="20"``.
@@ -176,6 +177,9 @@ class SimulatorServer:
         endpoints: Any = None,
         dialplan: Any = None,
         queues: Any = None,
+        conferences: Any = (),
+        parking_lots: Any = (),
+        mailboxes: Any = (),
         seed: int | None = None,
         traffic: float | None = None,
         legacy_sip: bool = False,
@@ -191,6 +195,9 @@ class SimulatorServer:
             "endpoints": endpoints,
             "dialplan": dialplan,
             "queues": queues,
+            "conferences": conferences,
+            "parking_lots": parking_lots,
+            "mailboxes": mailboxes,
             "seed": seed,
             "asterisk": self.profile.name,
         }

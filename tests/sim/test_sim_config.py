@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 from sim_helpers import RawClient
 
+import amilab.sim
 from amilab.protocol import ReceiveBuffer
-from amilab.sim import PBX, SimulatorServer, VirtualClock, dialplan
+from amilab.sim import (
+    PBX,
+    ConferenceRoom,
+    Mailbox,
+    ParkingLot,
+    SimulatorServer,
+    VirtualClock,
+    dialplan,
+)
 from amilab.sim.dialplan import DialplanSyntaxError, parse_extensions
 from amilab.sim.sandbox import EXTENSIONS_CONF
 
@@ -123,3 +132,28 @@ async def test_server_serves_the_configured_pbx():
         denied = await client.action("Originate", Channel="PJSIP/300", Exten="100")
         assert denied.message == "Permission denied"  # write=system only
         await client.close()
+
+
+def test_conferences_parking_lots_and_mailboxes_are_configurable():
+    """Rooms, lots and mailboxes given by argument are in the model, keyed as AMI names them."""
+    pbx = PBX(
+        conferences=["sales", ConferenceRoom("board", max_members=5)],
+        parking_lots=[ParkingLot()],
+        mailboxes=["100", "200@office", Mailbox("101", new=2)],
+    )
+    assert sorted(pbx.conferences) == ["board", "sales"]
+    assert pbx.conferences["board"].max_members == 5
+    assert (pbx.parking_lots["default"].exten, pbx.parking_lots["default"].timeout) == ("700", 45)
+    assert sorted(pbx.mailboxes) == ["100@default", "101@default", "200@office"]
+    assert pbx.mailboxes["101@default"].new == 2
+    assert not PBX().conferences and not PBX().mailboxes  # the sandbox has none
+
+
+def test_start_passes_the_configuration_through():
+    """amilab.sim.start(...) builds its PBX from the same arguments."""
+    with amilab.sim.start(
+        endpoints=["300"], dialplan=LAB_DIALPLAN, conferences=["lab"], mailboxes=["300"]
+    ) as sim:
+        pbx = sim.pbx
+        assert list(pbx.endpoints) == ["300"] and "lab" in pbx.dialplan
+        assert list(pbx.conferences) == ["lab"] and list(pbx.mailboxes) == ["300@default"]

@@ -10,6 +10,7 @@ regexes (any allow must match, no deny may).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from amilab.sim.ami.users import EVENT_CLASSES, User, event_mask
 
@@ -50,6 +51,12 @@ class AMISession:
         self.user = user
         if events is not None:
             self.event_mask = event_mask(events)
+
+    def issue_challenge(self, make: Callable[[], str]) -> str:
+        """The MD5 challenge: made once per session and then repeated (manager.c keeps it)."""
+        if self.challenge is None:
+            self.challenge = make()
+        return self.challenge
 
     def set_events(self, text: str) -> bool:
         """The ``Events`` action; True if any class is now on."""

@@ -24,7 +24,10 @@ __all__ = [
     "UP",
     "Bridge",
     "Channel",
+    "ConferenceRoom",
     "Endpoint",
+    "Mailbox",
+    "ParkingLot",
     "Queue",
     "QueueMember",
     "SipPeer",
@@ -219,3 +222,41 @@ class SipRegistration:
     refresh: int = 120
     state: str = "Registered"
     registered_at: int = 0
+
+
+@dataclass
+class ConferenceRoom:
+    """A ConfBridge conference (``ConfBridge(<name>)``; confbridge.conf's bridge profile)."""
+
+    name: str
+    max_members: int = 0
+    locked: bool = False
+
+
+@dataclass
+class ParkingLot:
+    """A res_parking lot; the defaults are res_parking.conf's ``[default]`` lot."""
+
+    name: str = "default"
+    exten: str = "700"
+    first_space: int = 701
+    last_space: int = 720
+    context: str = "parkedcalls"
+    #: ``parkingtime``: seconds before a parked call times out.
+    timeout: int = 45
+
+
+@dataclass
+class Mailbox:
+    """A voicemail box (voicemail.conf ``<box> => ...`` in ``context``) and its counts."""
+
+    box: str
+    context: str = "default"
+    new: int = 0
+    old: int = 0
+    urgent: int = 0
+
+    @property
+    def id(self) -> str:
+        """``box@context``, as ``MailboxStatus``/``MailboxCount`` name it."""
+        return f"{self.box}@{self.context}"

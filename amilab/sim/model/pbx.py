@@ -30,7 +30,10 @@ from amilab.sim.model.objects import (
     DOWN,
     Bridge,
     Channel,
+    ConferenceRoom,
     Endpoint,
+    Mailbox,
+    ParkingLot,
     Queue,
     SipPeer,
     SipRegistration,
@@ -56,7 +59,8 @@ class PBXModel:
     needs: ``endpoints`` (:class:`Endpoint` objects), ``queues``
     (:class:`Queue` objects), ``dialplan`` (:data:`Dialplan` data, see
     :func:`amilab.sim.dialplan.parse_extensions` for ``extensions.conf`` text),
-    ``globals``, ``astdb``, and chan_sip's ``sip_peers`` and
+    ``globals``, ``astdb``, ``conferences``, ``parking_lots``,
+    ``mailboxes``, and chan_sip's ``sip_peers`` and
     ``sip_registrations``. :class:`amilab.sim.PBX` fills them with the
     sandbox's configuration.
     """
@@ -70,6 +74,9 @@ class PBXModel:
         dialplan: Mapping[str, Mapping[str, list[tuple[str, str]]]] | None = None,
         globals: Mapping[str, str] | None = None,
         astdb: Mapping[str, str] | None = None,
+        conferences: Iterable[ConferenceRoom] = (),
+        parking_lots: Iterable[ParkingLot] = (),
+        mailboxes: Iterable[Mailbox] = (),
         sip_peers: Iterable[SipPeer] = (),
         sip_registrations: Iterable[SipRegistration] = (),
         seed: int | None = None,
@@ -81,6 +88,11 @@ class PBXModel:
         self.system_name = system_name
         self.version = version
         self.endpoints: dict[str, Endpoint] = {ep.name: ep for ep in endpoints}
+        #: Conference rooms, parking lots and mailboxes by name (``Mailbox.id``): configured
+        #: here so a PBX can be described whole; no action reads them yet (issue 10 §2).
+        self.conferences: dict[str, ConferenceRoom] = {c.name: c for c in conferences}
+        self.parking_lots: dict[str, ParkingLot] = {lot.name: lot for lot in parking_lots}
+        self.mailboxes: dict[str, Mailbox] = {box.id: box for box in mailboxes}
         #: chan_sip's peers and outbound registrations (empty unless chan_sip is loaded).
         self.sip_peers: dict[str, SipPeer] = {peer.name: peer for peer in sip_peers}
         self.sip_registrations: list[SipRegistration] = list(sip_registrations)

@@ -66,9 +66,7 @@ def challenge(ctx: ActionContext, msg: Message) -> Reply:
     session, pbx = ctx.session, ctx.pbx
     if (msg.get("AuthType") or "").lower() != "md5":
         return respond(msg, "Error", "Must specify AuthType")
-    if session.challenge is None:
-        session.challenge = str(pbx.rng.randrange(*CHALLENGE_RANGE))
-    text = session.challenge
+    text = session.issue_challenge(lambda: str(pbx.rng.randrange(*CHALLENGE_RANGE)))
     return [
         respond(msg, "Success", None, [("Challenge", text)]),
         lambda: security.challenge_sent(pbx, session, text),
