@@ -19,6 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "amilab"
 #: What the simulator may never reach, directly or through another amilab module.
 FORBIDDEN = ("amilab.client", "amilab.session", "amilab.notebook")
+#: The layers, bottom-up: a module imports only from lower layers or its own.
+LAYERS = (
+    ("amilab.sim.model", "amilab.sim.profiles"),
+    ("amilab.sim.dialplan", "amilab.sim.sandbox"),
+    ("amilab.sim.traffic",),
+    ("amilab.sim.pbx", "amilab.sim.ami"),
+    ("amilab.sim.faults", "amilab.sim.replay"),
+    ("amilab.sim.server",),
+    ("amilab.sim",),
+    ("amilab.sim.__main__",),
+)
 
 
 def module_names(root: Path, package: str) -> dict[str, Path]:
@@ -139,6 +150,30 @@ def test_no_import_cycle_in_sim():
     cycles = find_cycles(graph)
     named = [f"{c}, e.g. {' -> '.join(cycle_path(graph, c))}" for c in cycles]
     assert not cycles, "import cycles: " + "; ".join(named)
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """(rank, layer name) of a sim module: the longest LAYERS prefix it falls under."""
+    best = (-1, "")
+    for rank, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > len(best[1]):
+                best = (rank, name)
+    assert best[0] >= 0, f"{module} is in no layer of LAYERS; add it"
+    return best
+
+
+def test_sim_imports_only_downwards():
+    """Each sim module imports only lower layers (or its own): model never reaches the server."""
+    graph = import_graph(PACKAGE / "sim", "amilab.sim")
+    upward = []
+    for module, targets in sorted(graph.items()):
+        rank, layer = layer_of(module)
+        for target in sorted(targets):
+            their_rank, their_layer = layer_of(target)
+            if their_layer != layer and their_rank >= rank:
+                upward.append(f"{module} -> {target}")
+    assert not upward, "imports that go up or sideways: " + ", ".join(upward)
 
 
 def test_sim_never_reaches_client_session_or_notebook():
