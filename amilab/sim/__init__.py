@@ -170,7 +170,9 @@ class SimulatedPBX:
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` on the simulator's loop and return its result."""
-        return self.pbx.clock.run_threadsafe(lambda: fn(*args))
+        if self._io is None:
+            raise RuntimeError("the simulator is not started; use amilab.sim.start()")
+        return self._io.call(fn, *args)
 
     def replay(self, messages: Any, speed: float | None = None) -> None:
         """Send recorded events to every logged-in client; see :mod:`amilab.sim.replay`."""
