@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sim_helpers import RawClient
 
+import amilab
 import amilab.sim
 from amilab.protocol import ReceiveBuffer
 from amilab.sim import PBX, SimulatorServer, VirtualClock
@@ -183,3 +184,11 @@ def test_every_chan_sip_action_has_a_pjsip_equivalent():
     """The hint table names a PJSIP action for each chan_sip action the 20 profile answers."""
     assert set(CHAN_SIP_TO_PJSIP) == set(CHAN_SIP_ACTIONS)
     assert all(name.startswith("PJSIP") for name in CHAN_SIP_TO_PJSIP.values())
+
+
+def test_sippeers_as_a_dataframe_through_a_session():
+    """What %ami SIPPeers will show: on the 20 profile a DataFrame of peers, one per row."""
+    with amilab.sim.start(asterisk="20") as sim, amilab.connect(sim) as session:
+        df = session.action("SIPPeers").df  # action names are case-insensitive, as in manager.c
+        assert list(df["ObjectName"]) == ["100", "101", "102", "200"]
+        assert list(df["Status"].unique()) == ["OK (1 ms)"]
