@@ -16,20 +16,39 @@ SimulatorServer() as server:`` or ``server = await serve()``.
 Default users (demo credentials of a simulator, not secrets of any real
 system): ``admin``/``amilab`` (read and write everything) and
 ``readonly``/``amilab`` (read everything, write nothing). The simulator
-depends only on :mod:`amilab.protocol`, never on the client.
+depends only on :mod:`amilab.protocol` (and the recorder's file reader for
+``replay``), never on the client.
+
+Layers, bottom-up, each importing only those below it:
+:mod:`~amilab.sim.model` (PBX state, clock; no drivers, no I/O),
+:mod:`~amilab.sim.dialplan` (applications in a registry, Dial, Queue,
+Originate), :mod:`~amilab.sim.traffic`, :mod:`~amilab.sim.pbx` (a configured
+model with its traffic), :mod:`~amilab.sim.ami` (sessions, action handlers,
+security events; no I/O), :mod:`~amilab.sim.faults`, :mod:`~amilab.sim.server`
+(I/O only), and this module (a server on its own loop thread).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from amilab.sim.clock import LoopClock, VirtualClock
+from amilab.iothread import IOThread
+from amilab.sim.ami import User
 from amilab.sim.faults import Faults
-from amilab.sim.pbx import PBX
-from amilab.sim.server import DEFAULT_USERS, SimulatorServer, User, serve
+from amilab.sim.model import (
+    ConferenceRoom,
+    LoopClock,
+    Mailbox,
+    ParkingLot,
+    PBXModel,
+    VirtualClock,
+)
+from amilab.sim.pbx import PBX, EndpointsArg, QueuesArg
+from amilab.sim.profiles import PROFILES, AsteriskProfile
+from amilab.sim.replay import replay as replay_events
+from amilab.sim.server import DEFAULT_USERS, SimulatorServer, serve
 from amilab.sim.traffic import Traffic
 
 __all__ = [
@@ -37,8 +56,14 @@ __all__ = [
     "DEFAULT_USER",
     "DEFAULT_USERS",
     "PBX",
+    "PROFILES",
+    "AsteriskProfile",
+    "ConferenceRoom",
     "Faults",
     "LoopClock",
+    "Mailbox",
+    "PBXModel",
+    "ParkingLot",
     "SimulatedPBX",
     "SimulatorServer",
     "Traffic",
@@ -56,55 +81,32 @@ START_TIMEOUT = 10.0
 
 
 class SimulatedPBX:
-    """A running simulator on a background thread; see :func:`start`."""
+    """A running simulator on its own loop thread (an :class:`~amilab.iothread.IOThread`)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self._kwargs = kwargs
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self.server = SimulatorServer(**kwargs)
-        self._thread = threading.Thread(target=self._run, name="amilab-sim", daemon=True)
+        self._io: IOThread | None = None
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------
     def _start(self) -> SimulatedPBX:
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError("the simulator did not start listening in time")
-        if self._error is not None:
-            self._thread.join(START_TIMEOUT)
-            raise self._error
+        self._io = IOThread(name="amilab-sim")
+        try:
+            self._io.run(self.server.start(), START_TIMEOUT)
+        except BaseException:
+            self._io.stop()
+            raise
         return self
 
-    def _run(self) -> None:
-        loop = self._loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self.server.start())
-        except BaseException as exc:  # report to the starting thread
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self.server.close())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
     def stop(self) -> None:
-        """Close every connection and the listening socket; join the thread."""
+        """Close every connection and the listening socket; stop the thread."""
         if self._stopped:
             return
         self._stopped = True
-        if self._thread.is_alive() and not self._loop.is_closed():
-            future = asyncio.run_coroutine_threadsafe(self.server.close(), self._loop)
-            future.result(START_TIMEOUT)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(START_TIMEOUT)
+        io = self._io
+        if io is not None and io.alive:
+            io.run(self.server.close(), START_TIMEOUT)
+            io.stop()
 
     def __enter__(self) -> SimulatedPBX:
         return self
@@ -139,6 +141,16 @@ class SimulatedPBX:
         return user.name, user.secret
 
     @property
+    def profile(self) -> AsteriskProfile:
+        """What this simulator imitates; ``profile.banner`` says it in one line."""
+        return self.server.profile
+
+    @property
+    def banner(self) -> str:
+        """E.g. ``simulated Asterisk 20.20.1 (chan_sip + PJSIP)``."""
+        return self.server.profile.banner
+
+    @property
     def pbx(self) -> PBX:
         return self.server.pbx
 
@@ -152,21 +164,28 @@ class SimulatedPBX:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
+        if self._io is None:
+            raise RuntimeError("the simulator is not started; use amilab.sim.start()")
+        return self._io.loop
 
-    def call(self, fn: Any, *args: Any) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` on the simulator's loop and return its result."""
-        return self.pbx.clock.run_threadsafe(lambda: fn(*args))
+        if self._io is None:
+            raise RuntimeError("the simulator is not started; use amilab.sim.start()")
+        return self._io.call(fn, *args)
 
     def replay(self, messages: Any, speed: float | None = None) -> None:
         """Send recorded events to every logged-in client; see :mod:`amilab.sim.replay`."""
-        from amilab.sim.replay import replay
-
-        asyncio.run_coroutine_threadsafe(replay(self.server, messages, speed), self._loop).result()
+        if self._io is None:
+            raise RuntimeError("the simulator is not started; use amilab.sim.start()")
+        self._io.run(replay_events(self.server, messages, speed))
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
-        return f"<SimulatedPBX {self.host}:{self.port} {state} users={sorted(self.users)}>"
+        return (
+            f"<SimulatedPBX {self.host}:{self.port} {state} {self.banner} "
+            f"users={sorted(self.users)}>"
+        )
 
 
 def start(
@@ -174,24 +193,42 @@ def start(
     port: int = 0,
     *,
     users: Mapping[str, Mapping[str, str]] | None = None,
-    endpoints: Iterable[str | tuple[str, str]] | Mapping[str, str] | None = None,
+    endpoints: EndpointsArg = None,
+    dialplan: str | None = None,
+    queues: QueuesArg = None,
+    conferences: Iterable[str | ConferenceRoom] = (),
+    parking_lots: Iterable[ParkingLot] = (),
+    mailboxes: Iterable[str | Mailbox] = (),
     seed: int | None = None,
     traffic: float | None = None,
+    asterisk: str | None = None,
     legacy_sip: bool = False,
 ) -> SimulatedPBX:
     """Start the simulator on its own thread; return once it is listening.
 
     ``users`` is manager.conf as a dict (``{"name": {"secret":..., "read": "all",
-    "write": "call,system"}}``); ``traffic`` starts the call generator at that
-    many calls/s; ``legacy_sip=True`` answers the chan_sip actions ``SIPpeers``
-    and ``SIPshowpeer``, which real Asterisk 22 does NOT have (teaching aid).
+    "write": "call,system"}}``); ``endpoints``, ``dialplan`` (``extensions.conf``
+    text), ``queues``, ``conferences``, ``parking_lots`` and ``mailboxes``
+    configure the PBX (see :class:`PBX`; each defaults to
+    the real sandbox's); ``traffic`` starts the call generator at that
+    many calls/s. ``asterisk`` picks what is imitated (:mod:`amilab.sim.profiles`):
+    ``"22"`` (the default, checked against a real Asterisk 22: PJSIP only) or
+    ``"20"`` (chan_sip loaded beside PJSIP: ``SIPpeers``, ``SIPshowpeer``,
+    ``SIPqualifypeer``, ``SIPshowregistry``, ``SIPnotify`` answer).
+    ``legacy_sip=True`` is the older spelling of ``asterisk="20"``.
     """
     return SimulatedPBX(
         host=host,
         port=port,
         users=users,
         endpoints=endpoints,
+        dialplan=dialplan,
+        queues=queues,
+        conferences=conferences,
+        parking_lots=parking_lots,
+        mailboxes=mailboxes,
         seed=seed,
         traffic=traffic,
+        asterisk=asterisk,
         legacy_sip=legacy_sip,
     )._start()

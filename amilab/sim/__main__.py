@@ -1,6 +1,6 @@
 """Run the simulator in the foreground.
 
-``python -m amilab.sim --port 5038 [--traffic 2] [--seed 1] [--legacy-sip]``
+``python -m amilab.sim --port 5038 [--traffic 2] [--seed 1] [--asterisk 20]``
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import threading
 
-from amilab.sim import DEFAULT_SECRET, DEFAULT_USER, start
+from amilab.sim import DEFAULT_SECRET, DEFAULT_USER, PROFILES, start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,17 +18,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traffic", type=float, default=None, help="generated calls per second")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible traffic")
     parser.add_argument(
+        "--asterisk",
+        choices=sorted(PROFILES),
+        default=None,
+        help="the Asterisk to imitate: 22 (default, PJSIP only) or 20 (chan_sip + PJSIP)",
+    )
+    parser.add_argument(
         "--legacy-sip",
         action="store_true",
-        help="answer SIPpeers/SIPshowpeer (chan_sip, which real Asterisk 22 does not have)",
+        help="older spelling of --asterisk 20 (chan_sip's SIPpeers, SIPshowpeer, ...)",
     )
     args = parser.parse_args(argv)
     sim = start(
-        args.host, args.port, seed=args.seed, traffic=args.traffic, legacy_sip=args.legacy_sip
+        args.host,
+        args.port,
+        seed=args.seed,
+        traffic=args.traffic,
+        asterisk=args.asterisk,
+        legacy_sip=args.legacy_sip,
     )
     try:
         host, port = sim.address
-        print(f"amilab simulated Asterisk 22 AMI listening on {host}:{port}")
+        print(f"amilab {sim.banner}, AMI listening on {host}:{port}")
         # The simulator's demo credential is public (it guards nothing real), so it is shown.
         print(f"login: {DEFAULT_USER} / {DEFAULT_SECRET} (public demo secret of the simulator)")
         print("Ctrl-C stops.", flush=True)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from amilab.protocol import DEFAULT_MAX_MESSAGE_SIZE, ServerProtocol
+from amilab.sim.model import PBXModel
 
-if TYPE_CHECKING:
-    from amilab.sim.server import SimulatorServer
-
-__all__ = ["FLOOD_BATCH", "Faults"]
+__all__ = ["FLOOD_BATCH", "Faults", "Link", "Target"]
 
 #: Events per write when flooding: big writes, so the flood is limited by the client.
 FLOOD_BATCH = 2000
@@ -29,18 +28,36 @@ GARBAGE = b"\x00\xff\xfe garbage without a colon\r\n:\r\n\r\n"
 _UTF8_SAMPLE = "é"
 
 
-class Faults:
-    """Runtime fault switches for one :class:`~amilab.sim.server.SimulatorServer`."""
+class Link(Protocol):
+    """What a fault needs of one connection."""
 
-    def __init__(self, server: SimulatorServer) -> None:
+    @property
+    def authenticated(self) -> bool: ...
+    def send(self, data: bytes) -> None: ...
+    def abort(self) -> None: ...
+
+
+class Target(Protocol):
+    """What the faults need of the server (:class:`~amilab.sim.server.SimulatorServer`)."""
+
+    @property
+    def pbx(self) -> PBXModel: ...
+    @property
+    def connections(self) -> Collection[Link]: ...
+
+
+class Faults:
+    """Runtime fault switches for one server (a :class:`Target`)."""
+
+    def __init__(self, server: Target) -> None:
         self.server = server
         self.write_delay = 0.0
         self.split: str | None = None
         self.half_open_until: float | None = None
         self.restarts = 0
 
-    def _run(self, fn: object) -> None:
-        self.server.pbx.clock.run_threadsafe(fn)  # type: ignore[arg-type]
+    def _run(self, fn: Callable[[], None]) -> None:
+        self.server.pbx.clock.run_threadsafe(fn)
 
     # -- persistent switches ----------------------------------------------
     def slow_writes(self, delay: float = 0.05) -> None:
@@ -131,9 +148,9 @@ class Faults:
 
         self._run(go)
 
-    def _broadcast(self, make: object) -> None:
+    def _broadcast(self, make: Callable[[], bytes]) -> None:
         def go() -> None:
-            data = make()  # type: ignore[operator]
+            data = make()
             for conn in list(self.server.connections):
                 if conn.authenticated:
                     conn.send(data)

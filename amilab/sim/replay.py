@@ -2,29 +2,35 @@
 
 Accepts an iterable of :class:`~amilab.protocol.Message` or ``(timestamp,
 Message)`` pairs, or a path, which is read with ``amilab.recorder.replay``
-(imported only then). With ``speed`` (1.0 = as recorded) the original gaps
-are kept, scaled; without it events go out as fast as possible.
+(the recorder needs only the protocol package, like the simulator). With
+``speed`` (1.0 = as recorded) the original gaps are kept, scaled; without it
+events go out as fast as possible.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Iterable
+from typing import Any, Protocol
 
 from amilab.protocol import Message, ServerProtocol
-
-if TYPE_CHECKING:
-    from amilab.sim.server import SimulatorServer
+from amilab.recorder import replay as load
 
 __all__ = ["replay"]
 
 
+class _Listener(Protocol):
+    def deliver(self, name: str, category: str, data: bytes) -> None: ...
+
+
+class _Server(Protocol):
+    @property
+    def connections(self) -> Collection[_Listener]: ...
+
+
 def _items(source: Any) -> Iterable[Any]:
     if isinstance(source, str | os.PathLike):
-        from amilab.recorder import replay as load  # lazily: the recorder is optional here
-
         return load(source)
     return source  # type: ignore[no-any-return]
 
@@ -34,7 +40,7 @@ def _category(msg: Message) -> str:
     return privilege.split(",", 1)[0].strip().lower() or "system"
 
 
-async def replay(server: SimulatorServer, source: Any, speed: float | None = None) -> int:
+async def replay(server: _Server, source: Any, speed: float | None = None) -> int:
     """Emit every event of ``source`` to the connected clients; return how many."""
     count = 0
     last: float | None = None

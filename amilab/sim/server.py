@@ -1,57 +1,32 @@
-"""The simulator's asyncio server: one small loop per connection around ServerProtocol.
+"""The simulator's asyncio server: I/O only, one small loop per connection.
 
 Each :class:`Connection` reads bytes, lets :class:`~amilab.protocol.ServerProtocol`
-frame them into actions, and hands each action to :func:`amilab.sim.actions.dispatch`
+frame them into actions, hands each to :func:`amilab.sim.ami.dispatch`
 (actions of one session run one at a time, as in Asterisk's per-session
-thread). Output goes through a per-connection queue drained by one writer
-task, which is where the write faults (slow, split, half-open) apply.
-Events from the model reach a connection only if the user's read classes,
-the session's ``Events`` mask and its ``Filter`` regexes all allow them
-(manager.c ``should_send_event`` / ``match_filter``).
+thread) and carries out the steps that come back: bytes are queued for this
+connection, changes run in order. Output goes through a per-connection queue
+drained by one writer task, which is where the write faults (slow, split,
+half-open) apply. Events from the model reach a connection only if its
+:class:`~amilab.sim.ami.AMISession` wants them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from amilab.errors import ProtocolError
 from amilab.protocol import ServerProtocol
-from amilab.sim.clock import LoopClock
+from amilab.sim.ami import ActionContext, AMISession, User, action_table, dispatch, make_users
 from amilab.sim.faults import Faults
+from amilab.sim.model import LoopClock
 from amilab.sim.pbx import PBX
+from amilab.sim.profiles import DEFAULT_ASTERISK, AsteriskProfile, get_profile
 
-__all__ = ["DEFAULT_USERS", "EVENT_CLASSES", "Connection", "SimulatorServer", "User"]
+__all__ = ["DEFAULT_USERS", "Connection", "SimulatorServer", "serve"]
 
-#: manager.c's permission classes (``perms[]``), the words ``read=``/``write=`` accept.
-EVENT_CLASSES = frozenset(
-    {
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    }
-)
 #: The simulator's demo accounts. ``amilab`` is a public demo secret of a simulator.
 DEFAULT_USERS: dict[str, dict[str, str]] = {
     "admin": {"secret": "amilab", "read": "all", "write": "all"},
@@ -59,82 +34,41 @@ DEFAULT_USERS: dict[str, dict[str, str]] = {
 }
 #: Bytes read per ``reader.read`` call.
 READ_CHUNK = 65536
-
-
-def parse_classes(text: str | None) -> frozenset[str]:
-    """``"all"`` / ``"call,system"`` / ``""`` -> a set of class names."""
-    words = {w.strip().lower() for w in (text or "").split(",") if w.strip()}
-    if "all" in words or "on" in words:
-        return EVENT_CLASSES
-    return frozenset(words & EVENT_CLASSES)
-
-
-@dataclass(frozen=True)
-class User:
-    """A manager.conf user. The secret is kept out of ``repr``."""
-
-    name: str
-    secret: str
-    read: frozenset[str]
-    write: frozenset[str]
-
-    def __repr__(self) -> str:
-        return f"User({self.name!r}, read={sorted(self.read)}, write={sorted(self.write)})"
-
-
-def make_users(users: Mapping[str, Mapping[str, str]] | None) -> dict[str, User]:
-    table = DEFAULT_USERS if users is None else users
-    return {
-        name.lower(): User(
-            name,
-            str(spec.get("secret", "")),
-            parse_classes(spec.get("read", "all")),
-            parse_classes(spec.get("write", "all")),
-        )
-        for name, spec in table.items()
-    }
-
-
-def event_tv(ts: float) -> str:
-    """Security-event timestamps: ``2026-11-26T06:24:54.313+0000`` (UTC)."""
-    return (
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}+0000"
-    )
+#: How long closing waits for a connection's writer, or the server for its tasks (s).
+CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    """One AMI session: login state, event mask, filters and an output queue."""
+    """One TCP connection: its session, its protocol state and its output queue."""
 
     def __init__(
         self, server: SimulatorServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.server = server
-        self.pbx = server.pbx
         self.reader = reader
         self.writer = writer
-        self.proto = ServerProtocol()
-        self.user: User | None = None
-        self.challenge: str | None = None
-        self.event_mask: frozenset[str] = EVENT_CLASSES
-        self.filters: list[tuple[bool, re.Pattern[str]]] = []
+        self.proto = ServerProtocol(version=server.profile.ami_version)
+        self.session = AMISession(
+            f"0x{id(self):012x}",
+            server.pbx.clock.now(),
+            writer.get_extra_info("sockname") or ("127.0.0.1", 0),
+            writer.get_extra_info("peername") or ("127.0.0.1", 0),
+        )
+        self.context = ActionContext(
+            server.pbx, self.session, server.users, self.proto.version, server.actions
+        )
         self.closing = False
-        self.session_id = f"0x{id(self):012x}"
-        self.started = server.pbx.clock.now()
-        local = writer.get_extra_info("sockname") or ("127.0.0.1", 0)
-        remote = writer.get_extra_info("peername") or ("127.0.0.1", 0)
-        self.local_address = f"IPV4/TCP/{local[0]}/{local[1]}"
-        self.remote_address = f"IPV4/TCP/{remote[0]}/{remote[1]}"
         self._out: list[bytes] = []
         self._wake = asyncio.Event()
         self._writer_task: asyncio.Task[None] | None = None
 
     @property
     def authenticated(self) -> bool:
-        return self.user is not None
+        return self.session.authenticated
 
     def __repr__(self) -> str:
-        who = self.user.name if self.user else "-"
-        return f"<Connection {self.remote_address} user={who}>"
+        who = self.session.user.name if self.session.user else "-"
+        return f"<Connection {self.session.remote_address} user={who}>"
 
     # -- output ---------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -159,36 +93,13 @@ class Connection:
             if self.closing and not self._out:
                 return
 
-    async def flush(self) -> None:
-        """Wait until everything queued so far has been written."""
-        while self._out:
-            await asyncio.sleep(0)
-        with contextlib.suppress(ConnectionError):
-            await self.writer.drain()
-
-    # -- events ---------------------------------------------------------
-    def wants(self, category: str, data: bytes) -> bool:
-        """manager.c's event check: read classes, Events mask, then Filter regexes."""
-        user = self.user
-        if user is None or category not in user.read or category not in self.event_mask:
-            return False
-        if not self.filters:
-            return True
-        text = data.decode("utf-8", "replace")
-        allowed = [rx for keep, rx in self.filters if keep]
-        denied = [rx for keep, rx in self.filters if not keep]
-        if allowed and not any(rx.search(text) for rx in allowed):
-            return False
-        return not any(rx.search(text) for rx in denied)
-
     def deliver(self, name: str, category: str, data: bytes) -> None:
-        if not self.closing and self.wants(category, data):
+        """An event from the model: sent if this session wants it."""
+        if not self.closing and self.session.wants(category, data):
             self.send(data)
 
     # -- the session loop -----------------------------------------------
     async def run(self) -> None:
-        from amilab.sim.actions import dispatch
-
         self._writer_task = asyncio.create_task(self._write_loop())
         self.send(self.proto.greeting())
         try:
@@ -203,8 +114,13 @@ class Connection:
                 except ProtocolError:
                     break
                 for action in actions:
-                    await dispatch(self, action)
-                    if self.closing:
+                    for step in await dispatch(self.context, action):
+                        if isinstance(step, bytes):
+                            self.send(step)
+                        else:
+                            step()
+                    if self.session.ending:
+                        self.closing = True
                         break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -221,7 +137,7 @@ class Connection:
         task, self._writer_task = self._writer_task, None
         if task is not None and task is not asyncio.current_task():
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=2.0)
+                await asyncio.wait_for(task, timeout=CLOSE_TIMEOUT)
             if not task.done():
                 task.cancel()
         self.writer.close()
@@ -240,7 +156,17 @@ class Connection:
 
 
 class SimulatorServer:
-    """The simulated Asterisk on the current asyncio loop: ``async with SimulatorServer():``."""
+    """The simulated Asterisk on the current asyncio loop: ``async with SimulatorServer():``.
+
+    ``pbx`` is a ready :class:`~amilab.sim.PBX` (e.g. on a virtual clock);
+    without one the server builds one at start on its loop's clock from
+    ``endpoints``, ``dialplan`` (``extensions.conf`` text), ``queues``,
+    ``conferences``, ``parking_lots``, ``mailboxes`` and ``seed`` (see
+    :class:`~amilab.sim.PBX`). ``users`` is manager.conf as a dict; ``traffic`` starts the call
+    generator at that many calls/s. ``asterisk`` is the imitated version
+    (``"22"`` or ``"20"``, :mod:`amilab.sim.profiles`); ``legacy_sip=True``, the
+    older spelling of chan_sip support, means ``asterisk="20"``.
+    """
 
     def __init__(
         self,
@@ -249,16 +175,32 @@ class SimulatorServer:
         *,
         users: Mapping[str, Mapping[str, str]] | None = None,
         endpoints: Any = None,
+        dialplan: Any = None,
+        queues: Any = None,
+        conferences: Any = (),
+        parking_lots: Any = (),
+        mailboxes: Any = (),
         seed: int | None = None,
         traffic: float | None = None,
         legacy_sip: bool = False,
+        asterisk: str | None = None,
         pbx: PBX | None = None,
     ) -> None:
+        self.profile = _profile(asterisk, legacy_sip, pbx)
         self.host = host
         self.port = port
-        self.users = make_users(users)
-        self.legacy_sip = legacy_sip
-        self._endpoints = endpoints
+        self.users: dict[str, User] = make_users(DEFAULT_USERS if users is None else users)
+        self.actions = action_table(chan_sip=self.profile.chan_sip)
+        self._config: dict[str, Any] = {
+            "endpoints": endpoints,
+            "dialplan": dialplan,
+            "queues": queues,
+            "conferences": conferences,
+            "parking_lots": parking_lots,
+            "mailboxes": mailboxes,
+            "seed": seed,
+            "asterisk": self.profile.name,
+        }
         self._seed = seed
         self._traffic_rate = traffic
         self._pbx = pbx
@@ -266,7 +208,6 @@ class SimulatorServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.faults = Faults(self)
-        self.fully_booted_pending = False
 
     @property
     def pbx(self) -> PBX:
@@ -281,7 +222,7 @@ class SimulatorServer:
     async def start(self) -> SimulatorServer:
         loop = asyncio.get_running_loop()
         if self._pbx is None:
-            self._pbx = PBX(clock=LoopClock(loop), endpoints=self._endpoints, seed=self._seed)
+            self._pbx = PBX(clock=LoopClock(loop), **self._config)
         self._pbx.listeners.append(self._fan_out)
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -307,11 +248,6 @@ class SimulatorServer:
         for conn in list(self.connections):
             conn.deliver(name, category, data)
 
-    def security_event(self, name: str, conn: Connection, fields: list[tuple[str, str]]) -> None:
-        """Emit a security-class event in manager.c's field order."""
-        now = self.pbx.clock.now()
-        self.pbx.emit(name, "security", [("EventTV", event_tv(now)), *fields])
-
     async def close(self) -> None:
         """Stop listening, stop traffic, close every connection."""
         if self._pbx is not None:
@@ -323,14 +259,14 @@ class SimulatorServer:
         for conn in list(self.connections):
             conn.abort()
         if self._tasks:
-            _, pending = await asyncio.wait(list(self._tasks), timeout=2.0)
+            _, pending = await asyncio.wait(list(self._tasks), timeout=CLOSE_TIMEOUT)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+                await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT)
             self._server = None
 
     async def __aenter__(self) -> SimulatorServer:
@@ -341,6 +277,24 @@ class SimulatorServer:
 
     def __repr__(self) -> str:
         return f"<SimulatorServer {self.host}:{self.port} users={sorted(self.users)}>"
+
+
+def _profile(asterisk: str | None, legacy_sip: bool, pbx: PBX | None) -> AsteriskProfile:
+    """The imitated Asterisk: asked for, implied by ``legacy_sip``, or the given PBX's."""
+    wanted = get_profile(asterisk) if asterisk is not None else None
+    if legacy_sip and wanted is not None and not wanted.chan_sip:
+        raise ValueError(
+            f"legacy_sip=True asks for chan_sip, which Asterisk {wanted.name} does not have; "
+            "pass asterisk='20' alone"
+        )
+    if pbx is not None:
+        if wanted is not None and wanted != pbx.profile:
+            raise ValueError(
+                f"the PBX given imitates Asterisk {pbx.profile.name}, not {wanted.name}; "
+                "build it with PBX(asterisk=...) or leave asterisk out"
+            )
+        return pbx.profile
+    return wanted or get_profile("20" if legacy_sip else DEFAULT_ASTERISK)
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> SimulatorServer:

@@ -1,29 +1,26 @@
 """Seeded, reproducible call traffic between the simulated endpoints.
 
-``pbx.traffic.start(rate=20.0, seed=1)`` schedules calls as a Poisson process
+``Traffic(pbx).start(rate=20.0, seed=1)`` (``pbx.traffic`` on an
+:class:`amilab.sim.PBX`) schedules calls as a Poisson process
 on the PBX clock (exponential gaps with mean ``1/rate``); each call picks a
 caller, a callee and a fate from one ``random.Random(seed)``. Everything is
-driven by the clock, so on a :class:`~amilab.sim.clock.VirtualClock` the same
+driven by the clock, so on a :class:`~amilab.sim.model.VirtualClock` the same
 seed yields the same events byte for byte (Uniqueids and bridge ids included).
 
 Fates, with their Q.850 causes: answered (16, Normal Clearing), busy (17,
 User busy), no answer (19, User alerting, no answer), and queue calls into
 ``support`` (answered by a member after ringing, abandoned, or timed out;
-:mod:`amilab.sim.queues`).
+:mod:`amilab.sim.dialplan.queue`).
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
-from amilab.sim.calls import dial, teardown
-from amilab.sim.pbx import RING, UP, Channel
-from amilab.sim.queues import queue_call
-
-if TYPE_CHECKING:
-    from amilab.sim.clock import Handle
-    from amilab.sim.pbx import PBX
+from amilab.sim.dialplan.dial import dial
+from amilab.sim.dialplan.lifecycle import teardown
+from amilab.sim.dialplan.queue import queue_call
+from amilab.sim.model import RING, UP, Channel, Handle, PBXModel
 
 __all__ = ["FATE_WEIGHTS", "Traffic"]
 
@@ -43,7 +40,7 @@ QUEUE_TIMEOUT = 10.0
 class Traffic:
     """Generates calls at ``rate`` calls/s until :meth:`stop`."""
 
-    def __init__(self, pbx: PBX) -> None:
+    def __init__(self, pbx: PBXModel) -> None:
         self.pbx = pbx
         self.rate = 0.0
         self.rng = random.Random()
@@ -130,7 +127,7 @@ class Traffic:
             )
 
 
-def _incoming(pbx: PBX, endpoint_name: str, exten: str) -> Channel:
+def _incoming(pbx: PBXModel, endpoint_name: str, exten: str) -> Channel:
     """A call arriving from a phone: ``Newchannel`` in state Ring with its caller ID."""
     endpoint = pbx.endpoints[endpoint_name]
     pbx.processed_calls += 1
@@ -144,7 +141,7 @@ def _incoming(pbx: PBX, endpoint_name: str, exten: str) -> Channel:
     )
 
 
-def _end_talk(pbx: PBX, caller: Channel, caller_hangs_up: bool) -> None:
+def _end_talk(pbx: PBXModel, caller: Channel, caller_hangs_up: bool) -> None:
     caller.timer = None
     if caller.hungup:
         return

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from amilab.protocol import Message, ReceiveBuffer, challenge_key
-from amilab.sim import SimulatorServer, actions
+from amilab.sim import SimulatorServer
+from amilab.sim.ami.actions import session as actions
 
 pytestmark = pytest.mark.asterisk
 

@@ -201,7 +201,7 @@ async def test_sippeers_unknown_by_default(admin):
 
 
 async def test_sippeers_in_legacy_mode():
-    """legacy_sip=True answers SIPpeers with PeerEntry items and SIPshowpeer with a peer."""
+    """legacy_sip=True (older spelling of asterisk="20") answers SIPpeers and SIPshowpeer."""
     async with SimulatorServer(legacy_sip=True) as srv:
         client = await RawClient().connect(srv.host, srv.port)
         await client.login()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from amilab.sim import PBX, VirtualClock
-from amilab.sim import calls as sim_calls
-from amilab.sim.pbx import snapshot
+from amilab.sim import dialplan as sim_calls
+from amilab.sim.model import snapshot
 
 CHANNEL_KEYS = [
     "Channel",

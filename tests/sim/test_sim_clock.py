@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from amilab.sim import VirtualClock
-from amilab.sim.clock import VIRTUAL_EPOCH
+from amilab.sim.model.clock import VIRTUAL_EPOCH
 
 
 def test_many_small_steps_add_up_exactly():

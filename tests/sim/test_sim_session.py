@@ -8,7 +8,8 @@ import pytest
 from sim_helpers import RawClient
 
 from amilab.protocol import challenge_key
-from amilab.sim import SimulatorServer, actions
+from amilab.sim import SimulatorServer
+from amilab.sim.ami.actions import session as actions
 
 
 async def test_greeting_is_asterisk_22s(server, connect):

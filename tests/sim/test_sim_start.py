@@ -132,3 +132,11 @@ def test_replay_sends_recorded_events():
         names = asyncio.run(scenario())
     assert names[-2:] == ["UserEvent", "Newchannel"]
     assert amilab.sim.SimulatedPBX
+
+
+def test_call_runs_on_the_simulator_thread():
+    """sim.call(fn, *args) runs fn on the simulator's own loop thread and returns its value."""
+    with start() as sim:
+        where = sim.call(lambda prefix: prefix + threading.current_thread().name, "on ")
+        assert where == "on amilab-sim"
+        assert sim.call(len, sim.pbx.channels) == 0

@@ -8,10 +8,8 @@ An unknown command answers ``Response: Error`` with Asterisk's own
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from amilab.sim.server import Connection
+from amilab.sim.ami.registry import ActionContext
 
 __all__ = ["format_duration", "run_cli"]
 
@@ -74,13 +72,13 @@ def format_duration(seconds: int) -> str:
     return ", ".join(parts)
 
 
-def run_cli(conn: Connection, command: str) -> CliResult:
+def run_cli(ctx: ActionContext, command: str) -> CliResult:
     """Run one CLI command; return (known, output lines)."""
     words = command.split()
     lowered = [w.lower() for w in words]
     for prefix, handler, _ in _COMMANDS:
         if lowered[: len(prefix)] == list(prefix):
-            return True, handler(conn, words[len(prefix) :])
+            return True, handler(ctx, words[len(prefix) :])
     # Asterisk names the longest known prefix (find_best); dropping the last two words
     # reproduces the recorded case ('no such cli command' -> 'no such').
     hint = " ".join(words[: max(1, len(words) - 2)])
@@ -89,8 +87,8 @@ def run_cli(conn: Connection, command: str) -> CliResult:
     ]
 
 
-def _uptime(conn: Connection, args: list[str]) -> list[str]:
-    pbx = conn.pbx
+def _uptime(ctx: ActionContext, args: list[str]) -> list[str]:
+    pbx = ctx.pbx
     if args[:1] == ["seconds"]:
         return [f"System uptime: {pbx.uptime}", f"Last reload: {pbx.since_reload}"]
     return [
@@ -99,21 +97,19 @@ def _uptime(conn: Connection, args: list[str]) -> list[str]:
     ]
 
 
-def _version(conn: Connection, args: list[str]) -> list[str]:
-    return [f"Asterisk {conn.pbx.version} built by amilab (simulated PBX)"]
+def _version(ctx: ActionContext, args: list[str]) -> list[str]:
+    return [f"Asterisk {ctx.pbx.version} built by amilab (simulated PBX)"]
 
 
-def _channels(conn: Connection, args: list[str]) -> list[str]:
-    from amilab.sim.actions import active_calls
-
-    pbx = conn.pbx
+def _channels(ctx: ActionContext, args: list[str]) -> list[str]:
+    pbx = ctx.pbx
     lines = [f"{'Channel':<64} {'Location':<32} {'State':<7} {'Application(Data)':<30}"]
     for ch in sorted(pbx.channels.values(), key=lambda c: c.created):
         where = f"{ch.exten}@{ch.context}:{ch.priority}"
         app = f"{ch.application}({ch.data})" if ch.application else "(None)"
         state = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}.get(ch.state, "Unknown")
         lines.append(f"{ch.name:<64} {where:<32} {state:<7} {app:<30}")
-    n, calls = len(pbx.channels), active_calls(conn)
+    n, calls = len(pbx.channels), pbx.active_calls()
     lines.append(f"{n} active channel{'s' if n != 1 else ''}")
     pct = 100.0 * calls / pbx.max_calls if pbx.max_calls else 0.0
     plural = "s" if calls != 1 else ""
@@ -138,9 +134,9 @@ _PJSIP_HEADER = [
 ]
 
 
-def _pjsip_endpoints(conn: Connection, args: list[str]) -> list[str]:
+def _pjsip_endpoints(ctx: ActionContext, args: list[str]) -> list[str]:
     lines = list(_PJSIP_HEADER)
-    eps = sorted(conn.pbx.endpoints.values(), key=lambda e: e.name)
+    eps = sorted(ctx.pbx.endpoints.values(), key=lambda e: e.name)
     for ep in eps:
         state = ep.device_state if ep.registered else "Unavailable"
         lines += [
@@ -156,12 +152,10 @@ def _pjsip_endpoints(conn: Connection, args: list[str]) -> list[str]:
     return lines
 
 
-def _manager_show_command(conn: Connection, args: list[str]) -> list[str]:
-    from amilab.sim.actions import ACTIONS
-
+def _manager_show_command(ctx: ActionContext, args: list[str]) -> list[str]:
     out: list[str] = []
     for name in args:
-        spec = ACTIONS.get(name.lower())
+        spec = ctx.actions.get(name.lower())
         if spec is None:
             continue
         params = ACTION_ARGS.get(spec.name, [])
@@ -186,15 +180,15 @@ def _manager_show_command(conn: Connection, args: list[str]) -> list[str]:
     return out
 
 
-def _database_show(conn: Connection, args: list[str]) -> list[str]:
-    db = conn.pbx.astdb
+def _database_show(ctx: ActionContext, args: list[str]) -> list[str]:
+    db = ctx.pbx.astdb
     lines = [f"{key:<50}: {value}" for key, value in sorted(db.items())]
     return [*lines, f"{len(db)} results found."]
 
 
-def _queue_show(conn: Connection, args: list[str]) -> list[str]:
+def _queue_show(ctx: ActionContext, args: list[str]) -> list[str]:
     lines = []
-    for q in conn.pbx.queues.values():
+    for q in ctx.pbx.queues.values():
         lines.append(
             f"{q.name} has {len(q.callers)} calls (max unlimited) in '{q.strategy}' strategy "
             f"({q.holdtime}s holdtime, {q.talktime}s talktime), W:{q.weight}, C:{q.completed}, "
@@ -208,8 +202,8 @@ def _queue_show(conn: Connection, args: list[str]) -> list[str]:
     return lines
 
 
-def _settings(conn: Connection, args: list[str]) -> list[str]:
-    pbx = conn.pbx
+def _settings(ctx: ActionContext, args: list[str]) -> list[str]:
+    pbx = ctx.pbx
     rows = [
         ("Version", pbx.version),
         ("Maximum calls", f"{pbx.max_calls} (Current {len(pbx.channels)})"),
@@ -222,16 +216,16 @@ def _settings(conn: Connection, args: list[str]) -> list[str]:
     return ["", "PBX Core settings", "-----------------", *[f"  {k + ':':<29}{v}" for k, v in rows]]
 
 
-def _help(conn: Connection, args: list[str]) -> list[str]:
+def _help(ctx: ActionContext, args: list[str]) -> list[str]:
     return [f"{' '.join(words):<30} -- {doc}" for words, _, doc in _COMMANDS]
 
 
-def _reload(conn: Connection, args: list[str]) -> list[str]:
-    conn.pbx.reload()
+def _reload(ctx: ActionContext, args: list[str]) -> list[str]:
+    ctx.pbx.reload()
     return []
 
 
-_COMMANDS: list[tuple[tuple[str, ...], Callable[[Connection, list[str]], list[str]], str]] = [
+_COMMANDS: list[tuple[tuple[str, ...], Callable[[ActionContext, list[str]], list[str]], str]] = [
     (("core", "show", "channels"), _channels, "Display information on channels"),
     (("core", "show", "help"), _help, "Display help list, or specific help on a command"),
     (("core", "show", "settings"), _settings, "Show some core settings"),

@@ -30,10 +30,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from amilab.sim import calls
-from amilab.sim.pbx import CALLING_PRES, PBX, UP, Channel, Queue, QueueMember, snapshot
+from amilab.sim.dialplan import lifecycle
+from amilab.sim.dialplan.engine import application, arg_float, next_priority, run_dialplan
+from amilab.sim.model import (
+    CALLING_PRES,
+    UP,
+    Channel,
+    PBXModel,
+    Queue,
+    QueueMember,
+    member_fields,
+    snapshot,
+)
 
-__all__ = ["member_fields", "queue_call"]
+__all__ = ["DEFAULT_QUEUE_TIMEOUT", "queue_call"]
 
 #: Hang-up cause of a ringall loser: AST_CAUSE_ANSWERED_ELSEWHERE (queue_call.ami).
 CAUSE_ANSWERED_ELSEWHERE = 26
@@ -53,32 +63,6 @@ ENTRY_VARS = (
 )
 
 
-def member_fields(
-    queue: str, m: QueueMember, name_key: str = "MemberName", where_key: str = "Interface"
-) -> list[tuple[str, str]]:
-    """A member's headers: QueueMemberStatus/Added/Removed/Pause, or QueueStatus's QueueMember."""
-    fields = [
-        ("Queue", queue),
-        (name_key, m.name),
-        (where_key, m.interface),
-        ("StateInterface", m.interface),
-        ("Membership", m.membership),
-        ("Penalty", str(m.penalty)),
-        ("CallsTaken", str(m.calls_taken)),
-        ("LastCall", str(m.last_call)),
-        ("LastPause", str(m.last_pause)),
-        ("LoginTime", str(m.login_time)),
-        ("InCall", "1" if m.in_call else "0"),
-        ("Status", str(m.status)),
-        ("Paused", "1" if m.paused else "0"),
-        ("PausedReason", m.paused_reason),
-    ]
-    if name_key == "MemberName":
-        fields.append(("Ringinuse", "0"))
-    fields.append(("Wrapuptime", "0"))
-    return fields
-
-
 @dataclass(eq=False)
 class _Ring:
     """One member being rung: its Local pair."""
@@ -92,7 +76,7 @@ class _Ring:
 class _Entry:
     """One caller in one queue, from join to leave."""
 
-    pbx: PBX
+    pbx: PBXModel
     queue: Queue
     caller: Channel
     joined: float
@@ -104,7 +88,7 @@ class _Entry:
 
 
 def queue_call(
-    pbx: PBX,
+    pbx: PBXModel,
     caller: Channel,
     name: str,
     *,
@@ -122,7 +106,7 @@ def queue_call(
     """
     queue = pbx.queues.get(name)
     if queue is None:
-        calls.teardown(pbx, caller, 16, request=True)
+        lifecycle.teardown(pbx, caller, 16, request=True)
         return
     entry = _Entry(pbx, queue, caller, pbx.clock.now(), ring_delay, on_done)
     _join(entry)
@@ -158,7 +142,7 @@ def _ring_free_members(entry: _Entry) -> bool:
         if entry.ring_delay > 0:
             ring.two.timer = pbx.clock.call_later(entry.ring_delay, _start(pbx, ring.two))
         elif not entry.connected:
-            calls.run_dialplan(pbx, ring.two)
+            run_dialplan(pbx, ring.two)
     return bool(entry.rings)
 
 
@@ -169,11 +153,11 @@ def _next_caller(queue: Queue) -> None:
             return
 
 
-def _start(pbx: PBX, two: Channel) -> Callable[[], None]:
+def _start(pbx: PBXModel, two: Channel) -> Callable[[], None]:
     def start() -> None:
         two.timer = None
         if not two.hungup:
-            calls.run_dialplan(pbx, two)
+            run_dialplan(pbx, two)
 
     return start
 
@@ -194,11 +178,11 @@ def _ring(entry: _Entry, member: QueueMember) -> _Ring | None:
     extension and connected line; ;2 gets the caller's ID and connected line.
     """
     pbx, caller = entry.pbx, entry.caller
-    local = calls.parse_local(member.interface)
+    local = lifecycle.parse_local(member.interface)
     if local is None or not pbx.extension_exists(local[1], local[0]):
         return None
     exten, context = local
-    one, two = calls.new_local_pair(pbx, exten, context, linkedid=caller.linkedid)
+    one, two = lifecycle.new_local_pair(pbx, exten, context, linkedid=caller.linkedid)
     one.cid_num, one.cid_name = caller.cid_num, caller.cid_name
     pbx.newexten(one, "AppQueue", "(Outgoing Line)")
     pbx.emit_channel("NewCallerid", one, [("CID-CallingPres", CALLING_PRES)])
@@ -208,12 +192,12 @@ def _ring(entry: _Entry, member: QueueMember) -> _Ring | None:
     two.conn_num, two.conn_name = caller.cid_num, caller.cid_name
     pbx.set_caller_id(two, caller.cid_num, caller.cid_name)
     pbx.emit_channel("NewConnectedLine", two)
-    calls.local_bridge(pbx, one, two)
+    lifecycle.local_bridge(pbx, one, two)
     one.exten, one.conn_num, one.conn_name = caller.exten, caller.cid_num, caller.cid_name
     two.in_dialplan = True  # its PBX thread runs from the start: a cancelled ;2 still runs h
     ring = _Ring(member, one, two)
     pbx.emit("AgentCalled", "agent", _agent_headers(entry, ring))
-    calls.dial_begin(pbx, caller, one, member.interface)
+    lifecycle.dial_begin(pbx, caller, one, member.interface)
     one.on_answer = lambda _: _answered(entry, ring)
     return ring
 
@@ -232,13 +216,13 @@ def _answered(entry: _Entry, ring: _Ring) -> None:
     """The first member to answer: cancel the others, leave the queue, bridge."""
     pbx, caller, one = entry.pbx, entry.caller, ring.one
     if entry.connected or caller.hungup:
-        calls.teardown(pbx, one, 16)
+        lifecycle.teardown(pbx, one, 16)
         return
     entry.connected = True
     _stop_timer(caller)
     pbx.newexten(one, "AppQueue", "(Outgoing Line)")
     pbx.emit_channel("NewConnectedLine", one)
-    calls.dial_end(pbx, caller, one, "ANSWER")
+    lifecycle.dial_end(pbx, caller, one, "ANSWER")
     for other in entry.rings:
         if other is not ring:
             _cancel(entry, other, CAUSE_ANSWERED_ELSEWHERE)
@@ -258,7 +242,7 @@ def _answered(entry: _Entry, ring: _Ring) -> None:
     _member_busy(entry, ring.member, True)
     caller.on_hangup = None
     one.on_hangup = lambda: _completed(entry, ring, now)
-    calls.connect(pbx, caller, one)
+    lifecycle.connect(pbx, caller, one)
     caller.dial_started, caller.dial_answered = entry.joined, now
     caller.dial_app = "Queue"
 
@@ -278,18 +262,18 @@ def _cancel(entry: _Entry, ring: _Ring, cause: int) -> None:
     pbx, one, two = entry.pbx, ring.one, ring.two
     one.on_answer = one.on_fail = None
     for _ in range(2):
-        calls.dial_end(pbx, entry.caller, one, "CANCEL")
+        lifecycle.dial_end(pbx, entry.caller, one, "CANCEL")
     _stop_timer(two)
     with pbx.deferred_device_states():
         pbx.emit_channel("HangupRequest", two, [("Cause", str(cause))])
         pbx.destroy_channel(one, cause)
         pbx.emit_channel("NewConnectedLine", one)
         pbx.emit_channel("SoftHangupRequest", two, [("Cause", "16")])
-        calls.run_h_extension(pbx, two)
+        lifecycle.run_h_extension(pbx, two)
         pbx.destroy_channel(two, cause)
         if UP in (one.state, two.state):
             for half in (one, two):
-                calls.device_idle(pbx, half)
+                lifecycle.device_idle(pbx, half)
 
 
 def _leave(entry: _Entry) -> None:
@@ -352,7 +336,7 @@ def _abandon(entry: _Entry) -> None:
     """The caller gives up before anyone answers."""
     entry.caller.timer = None
     if not entry.connected:
-        calls.teardown(entry.pbx, entry.caller, 16)
+        lifecycle.teardown(entry.pbx, entry.caller, 16)
 
 
 def _caller_gone(entry: _Entry) -> None:
@@ -396,3 +380,18 @@ def _time_out(entry: _Entry) -> None:
     _leave(entry)
     if entry.on_done is not None:
         entry.on_done()
+
+
+@application("Queue")
+def queue_app(pbx: PBXModel, channel: Channel, data: str) -> bool:
+    """``Queue(name,options,URL,announce,timeout)``: only the name and timeout matter here."""
+    args = data.split(",")
+    timeout = arg_float(args[4], 0.0) if len(args) > 4 else 0.0
+    queue_call(
+        pbx,
+        channel,
+        args[0],
+        on_done=lambda: next_priority(pbx, channel),
+        timeout=timeout if timeout > 0 else DEFAULT_QUEUE_TIMEOUT,
+    )
+    return False

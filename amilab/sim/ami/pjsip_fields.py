@@ -1,23 +1,18 @@
-"""PJSIP object details (PJSIPShowEndpoint) and the opt-in legacy chan_sip views.
+"""PJSIP object details (PJSIPShowEndpoint): the field tables of each detail event.
 
 The field tables list the headers of ``EndpointDetail``, ``AuthDetail``,
 ``TransportDetail`` and ``AorDetail`` in the order Asterisk 22 sends them
 (recorded in ``tests/fixtures/asterisk22/pjsipshowendpoint_100.ami``), with the
 sandbox's configuration as values; ``{name}``/``{callerid}`` are filled per
 endpoint and a few fields (device state, contacts) come from the model.
-
-``peer_entry``/``show_peer_fields`` answer ``SIPpeers``/``SIPshowpeer`` when
-the simulator runs with ``legacy_sip=True``. Real Asterisk 22 has no chan_sip
-(removed in 21) and answers both with ``Invalid/unknown command``; the legacy
-mode exists only to show, side by side, what older tutorials expect.
 """
 
 from __future__ import annotations
 
 from amilab.protocol import ServerProtocol
-from amilab.sim.pbx import Endpoint
+from amilab.sim.model import Endpoint
 
-__all__ = ["endpoint_detail_events", "peer_entry", "show_peer_fields"]
+__all__ = ["endpoint_detail_events"]
 
 ENDPOINTDETAIL_FIELDS: tuple[tuple[str, str], ...] = (
     ("ObjectType", "endpoint"),
@@ -270,49 +265,4 @@ def endpoint_detail_events(ep: Endpoint, action_id: str | None) -> list[bytes]:
     return [
         ServerProtocol.event(name, _fill(fields, ep, live), action_id=action_id)
         for name, fields in tables
-    ]
-
-
-def peer_entry(ep: Endpoint, action_id: str | None) -> bytes:
-    """A chan_sip-style ``PeerEntry`` derived from a PJSIP endpoint (legacy mode only)."""
-    return ServerProtocol.event(
-        "PeerEntry",
-        [
-            ("Channeltype", "SIP"),
-            ("ObjectName", ep.name),
-            ("ChanObjectType", "peer"),
-            ("IPaddress", "127.0.0.1" if ep.registered else "-none-"),
-            ("IPport", "5060" if ep.registered else "0"),
-            ("Dynamic", "yes"),
-            ("AutoForcerport", "no"),
-            ("Forcerport", "yes"),
-            ("AutoComedia", "no"),
-            ("Comedia", "no"),
-            ("VideoSupport", "no"),
-            ("TextSupport", "no"),
-            ("ACL", "no"),
-            ("Status", "OK (1 ms)" if ep.registered else "UNKNOWN"),
-            ("RealtimeDevice", "no"),
-            ("Description", ep.callerid_name),
-            ("Accountcode", ""),
-        ],
-        action_id=action_id,
-    )
-
-
-def show_peer_fields(ep: Endpoint) -> list[tuple[str, str]]:
-    """The headers of a chan_sip ``SIPshowpeer`` response (legacy mode only)."""
-    return [
-        ("Channeltype", "SIP"),
-        ("ObjectName", ep.name),
-        ("ChanObjectType", "peer"),
-        ("SecretExist", "Y"),
-        ("Context", ep.context),
-        ("Callerid", ep.callerid),
-        ("Address-IP", "127.0.0.1" if ep.registered else "(null)"),
-        ("Address-Port", "5060" if ep.registered else "0"),
-        ("Dynamic", "Y"),
-        ("Status", "OK (1 ms)" if ep.registered else "UNKNOWN"),
-        ("Codecs", "(ulaw|alaw)"),
-        ("Description", ep.callerid_name),
     ]

@@ -1,0 +1,32 @@
+"""Helpers the action handlers share: EventList framing, ActionID, durations."""
+
+from __future__ import annotations
+
+from amilab.protocol import Message, ServerProtocol
+
+__all__ = ["aid", "event_list", "hms"]
+
+
+def event_list(
+    msg: Message,
+    message: str,
+    items: list[bytes],
+    complete: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """An EventList: start response, the items, then ``<complete>`` with ListItems."""
+    head = ServerProtocol.response(msg, "Success", message, event_list="start")
+    tail_pairs = [("EventList", "Complete"), ("ListItems", str(len(items))), *(extra or [])]
+    tail = ServerProtocol.event(complete, tail_pairs, action_id=msg.action_id)
+    return head + b"".join(items) + tail
+
+
+def aid(msg: Message) -> list[tuple[str, str]]:
+    """``ActionID`` as a header pair, or nothing if the action had none."""
+    return [("ActionID", msg.action_id)] if msg.action_id else []
+
+
+def hms(seconds: float) -> str:
+    """``01:02:03``: CoreShowChannel's ``Duration``."""
+    s = max(0, int(seconds))
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
