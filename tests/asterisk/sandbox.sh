@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real Asterisk 22 (Debian sid) sandbox for the amilab tests.
 #
-#   tests/asterisk/sandbox.sh build|start|stop|restart|status
+#   tests/asterisk/sandbox.sh build|start|stop|restart|status|dirs
 #
 # Env:
 #   AMILAB_ASTERISK_ROOT      chroot dir      (default /var/cache/amilab/asterisk-sid)
@@ -79,6 +79,14 @@ make_cert() {
     fi
 }
 
+make_dirs() {
+    # the directories asterisk writes to (callable alone: `sandbox.sh dirs`)
+    local d
+    for d in /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /var/run/asterisk /run/asterisk; do
+        mkdir -p "$ROOT$d"
+    done
+}
+
 install_config() {
     mkdir -p "$ROOT/etc/asterisk"
     cp -f "$ETC_SRC"/*.conf "$ROOT/etc/asterisk/"
@@ -95,10 +103,7 @@ install_config() {
         cp "$ROOT/usr/share/asterisk/sounds/en_US_f_Allison/beep.gsm" "$ROOT/var/lib/asterisk/moh-amilab/" 2>/dev/null ||
             cp "$(find "$ROOT/usr/share/asterisk/sounds" -name '*.gsm' | head -1)" "$ROOT/var/lib/asterisk/moh-amilab/" || true
     fi
-    local d
-    for d in /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /var/run/asterisk /run/asterisk; do
-        mkdir -p "$ROOT$d"
-    done
+    make_dirs
     chroot "$ROOT" chown -R asterisk:asterisk \
         /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /run/asterisk /etc/asterisk
 }
@@ -202,5 +207,6 @@ case "${1:-}" in
     stop) stop ;;
     restart) stop; start ;;
     status) status ;;
-    *) echo "usage: $0 build|start|stop|restart|status" >&2; exit 2 ;;
+    dirs) make_dirs ;;
+    *) echo "usage: $0 build|start|stop|restart|status|dirs" >&2; exit 2 ;;
 esac
