@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from amilab.errors import ProtocolError
 from amilab.frames import STRING_DTYPE
 from amilab.protocol import Message
 from amilab.recorder import (
     CAPTURE_GREETING,
+    CLASH_PREFIX,
+    NO_TIME,
+    RECORDER_COLUMNS,
+    REPLAY_CHUNK,
     EventRecorder,
     load_capture,
     load_frame,
@@ -282,3 +288,215 @@ def test_replay_speed_keeps_spacing(monkeypatch):
     assert sleeps == [pytest.approx(1.0)]
     with pytest.raises(ValueError):
         list(replay(rec, speed=0))
+
+
+# -- header names that clash with the recorder's columns -------------------------
+FIXTURES = Path(__file__).parent / "fixtures" / "asterisk22"
+
+
+def clash_event() -> bytes:
+    """The real UserEvent of userevent_clash.ami (its headers Event, received_at, event)."""
+    raws = [raw for _, raw in load_capture(FIXTURES / "userevent_clash.ami").snapshot()]
+    (raw,) = [r for r in raws if r.startswith(b"Event: UserEvent")]
+    return raw
+
+
+def test_asterisk_passes_clashing_userevent_headers_through():
+    """Asterisk 22 sends the action's Event/received_at/event headers after Event: UserEvent."""
+    msg = Message(clash_event())
+    assert msg.name == "UserEvent"
+    assert msg.getall("Event") == ["UserEvent", "header-event", "lower-event"]
+    assert msg["received_at"] == "header-time"
+
+
+def test_clashing_headers_keep_their_values_under_the_prefix():
+    """received_at and event stay the recorder's; the headers move to header:<name>."""
+    rec = EventRecorder()
+    rec.record(Message(clash_event()), 1_700_000_000_000_000_000)
+    rec.record(event(2), 1_700_000_000_000_000_001)
+    df = rec.df
+    assert list(df.columns[:2]) == ["received_at", "event"]
+    assert df["received_at"].astype("int64").tolist() == [
+        1_700_000_000_000_000_000 + i for i in (0, 1)
+    ]
+    assert df["event"].tolist() == ["UserEvent", "Newstate"] and df["event"].dtype == STRING_DTYPE
+    assert df["header:Event"].tolist() == [("header-event", "lower-event"), pd.NA]
+    assert df["header:received_at"].tolist() == ["header-time", pd.NA]
+    assert CLASH_PREFIX == "header:" and set(RECORDER_COLUMNS) == {"received_at", "event"}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".ami"])
+def test_clashing_headers_survive_save_and_load(tmp_path, suffix):
+    """Saving a capture with clashing headers works, and loading gives their values back."""
+    rec = EventRecorder()
+    rec.record(Message(clash_event()), 10)
+    rec.record(Message(b"Event: UserEvent\r\nEvent: one\r\nRECEIVED_AT: 2"), 20)
+    loaded = load_frame(rec.save(tmp_path / f"cap{suffix}"))
+    pd.testing.assert_frame_equal(loaded, rec.df)
+    assert loaded["header:Event"].tolist() == [("header-event", "lower-event"), "one"]
+    # names merge case-insensitively, as in to_frame: RECEIVED_AT joins received_at
+    assert loaded["header:received_at"].tolist() == ["header-time", "2"]
+
+
+def test_event_header_spelled_in_lower_case_first():
+    """A first block spelling the header 'event' still fills the event column."""
+    rec = EventRecorder()
+    rec.record(Message(b"Response: Success\r\nevent: x"), 1)
+    rec.record(Message(b"Event: Hangup"), 2)
+    df = rec.df
+    assert df["event"].tolist() == ["x", "Hangup"]
+    assert [c for c in df.columns if c.lower() == "event"] == ["event"]
+
+
+def test_record_refuses_a_time_a_frame_cannot_hold():
+    """A receive time outside int64 ns is refused at once, so df keeps working."""
+    rec = EventRecorder()
+    with pytest.raises(ValueError, match="outside int64 ns"):
+        rec.record(event(1), 1 << 63)
+    rec.record(event(2), (1 << 63) - 1)
+    rec.record(event(3), NO_TIME)
+    assert rec.df["received_at"].isna().tolist() == [False, True]
+
+
+# -- strict .ami loading -------------------------------------------------------
+def write_capture(tmp_path, *blocks: bytes) -> Path:
+    path = tmp_path / "cap.ami"
+    path.write_bytes(CAPTURE_GREETING + b"".join(blocks))
+    return path
+
+
+@pytest.mark.parametrize("value", [b"99999999999999999999", b"9223372036854775808", b"12x", b"-5"])
+def test_bad_time_header_names_file_and_line(tmp_path, value):
+    """An out-of-range or malformed time is an error at file:line, not a broken frame."""
+    path = write_capture(
+        tmp_path,
+        b"Event: A\r\nX-Amilab-Received-At: 1\r\n\r\n",
+        b"Event: B\r\nChannel: x\r\nX-Amilab-Received-At: " + value + b"\r\n\r\n",
+        b"Event: C\r\n\r\n",
+    )
+    with pytest.raises(
+        ProtocolError, match=rf"cap\.ami:7: X-Amilab-Received-At: '{value.decode()}'"
+    ):
+        load_capture(path)
+    replayed = replay(path)
+    assert next(replayed)["Event"] == "A"
+    with pytest.raises(ProtocolError, match=r"cap\.ami:7:"):
+        next(replayed)
+
+
+def test_largest_time_loads(tmp_path):
+    """The int64 maximum is a valid time; the check is not off by one."""
+    path = write_capture(tmp_path, b"Event: A\r\nX-Amilab-Received-At: 9223372036854775807\r\n\r\n")
+    assert load_capture(path).snapshot() == [((1 << 63) - 1, b"Event: A")]
+
+
+def test_follows_block_without_marker_at_the_end_is_reported(tmp_path):
+    """A Follows block missing --END COMMAND-- is an error at its line, not silent loss."""
+    path = write_capture(
+        tmp_path,
+        b"Event: A\r\n\r\n",
+        b"Response: Follows\r\nPrivilege: Command\r\noutput\r\n\r\n",
+        b"Event: B\r\n\r\nEvent: C\r\n\r\n",
+    )
+    with pytest.raises(ProtocolError, match=r"cap\.ami:4: 'Response: Follows' block has no"):
+        load_capture(path)
+
+
+def test_follows_block_without_marker_before_another_is_reported(tmp_path):
+    """Blocks between a marker-less Follows block and a later marker are not swallowed."""
+    path = write_capture(
+        tmp_path,
+        b"Response: Follows\r\nPrivilege: Command\r\nfirst\r\n\r\n",
+        b"Event: Swallowed\r\n\r\n",
+        b"Response: Follows\r\nPrivilege: Command\r\nsecond\n--END COMMAND--\r\n\r\n",
+    )
+    with pytest.raises(ProtocolError, match=r"cap\.ami:2: .* before the block at line 6"):
+        load_capture(path)
+
+
+def test_follows_block_keeps_its_time_through_save_and_load(tmp_path):
+    """A Follows block's time header (framed apart after the marker) goes back to it."""
+    rec = EventRecorder()
+    follows = b"Response: Follows\r\nPrivilege: Command\r\nline one\n--END COMMAND--"
+    rec.record(Message(follows), 7)
+    rec.record(event(1), 8)
+    rec.record(Message(follows), NO_TIME)
+    rec.record(event(2), 9)
+    path = rec.save(tmp_path / "cap.ami")
+    assert load_capture(path).snapshot() == rec.snapshot()
+    assert [ns for ns, _ in replay_timed(path)] == [7, 8, NO_TIME, 9]
+
+
+def test_own_time_like_last_header_survives_without_a_time(tmp_path):
+    """A timeless block whose last header is spelled like the time header keeps it."""
+    rec = EventRecorder()
+    raw = b"Event: UserEvent\r\nX-Amilab-Received-At: 5"
+    rec.record(Message(raw), NO_TIME)
+    rec.record(Message(raw), 6)
+    assert load_capture(rec.save(tmp_path / "cap.ami")).snapshot() == [(NO_TIME, raw), (6, raw)]
+
+
+def test_real_transcripts_load_with_every_block(tmp_path):
+    """Every recorded Asterisk 22 transcript loads strictly, one block per framed message."""
+    from amilab.protocol.buffer import ReceiveBuffer
+
+    for path in sorted(FIXTURES.glob("*.ami")):
+        buffer = ReceiveBuffer(expect_greeting=True)
+        framed = buffer.feed(path.read_bytes()) + buffer.feed(b"\r\n\r\n")
+        assert [raw for _, raw in load_capture(path).snapshot()] == [m.raw for m in framed]
+
+
+# -- Parquet metadata ----------------------------------------------------------
+def rewrite_metadata(path: Path, value: bytes) -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    pq.write_table(
+        table.replace_schema_metadata({**table.schema.metadata, b"amilab.multi": value}), path
+    )
+
+
+def multi_capture(tmp_path) -> tuple[EventRecorder, Path]:
+    rec = EventRecorder()
+    rec.record(Message(b"Event: TestEvent\r\nState: a\r\nState: b\r\nChannel: abc"), 10)
+    rec.record(Message(b"Event: TestEvent\r\nState: c\r\nChannel: de"), 20)
+    return rec, rec.save(tmp_path / "cap.parquet")
+
+
+def test_metadata_naming_a_string_column_does_not_split_it(tmp_path):
+    """A hand-edited amilab.multi naming string columns leaves them strings."""
+    rec, path = multi_capture(tmp_path)
+    rewrite_metadata(path, b'["event", "Channel", "State"]')
+    df = load_frame(path)
+    pd.testing.assert_frame_equal(df, rec.df)
+    assert df["Channel"].tolist() == ["abc", "de"]
+
+
+def test_metadata_naming_a_missing_column_is_ignored(tmp_path):
+    """A name with no column behind it is ignored; the real list column still loads."""
+    rec, path = multi_capture(tmp_path)
+    rewrite_metadata(path, b'["NoSuchColumn", "State"]')
+    pd.testing.assert_frame_equal(load_frame(path), rec.df)
+
+
+@pytest.mark.parametrize("value", [b'{"State": 1}', b"not json", b'["State", 3]'])
+def test_malformed_metadata_is_refused(tmp_path, value):
+    """amilab.multi that is not a JSON list of names is a clear error naming the file."""
+    _, path = multi_capture(tmp_path)
+    rewrite_metadata(path, value)
+    with pytest.raises(
+        ValueError, match=r"cap\.parquet: its amilab.multi metadata must be a JSON list"
+    ):
+        load_frame(path)
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_error_line_is_exact_across_chunks(tmp_path, eol):
+    """Line numbers stay exact over many chunks, repeated blocks and LF-only files."""
+    good = b"Event: Same" + eol + b"Seq: 1" + eol + eol  # 3 lines, the same bytes each time
+    count = 3 * REPLAY_CHUNK // len(good)
+    bad = b"Event: Bad" + eol + b"X-Amilab-Received-At: soon" + eol + eol
+    path = tmp_path / "cap.ami"
+    path.write_bytes(b"Asterisk Call Manager/x" + eol + good * count + bad + good)
+    with pytest.raises(ProtocolError, match=rf"cap\.ami:{2 + 3 * count + 1}: "):
+        load_capture(path)
