@@ -559,7 +559,13 @@ class _Batch:
 
 
 def _batches(chunks: Iterator[bytes], name: str) -> Iterator[_Batch]:
-    """The blocks ReceiveBuffer frames from ``chunks``, one :class:`_Batch` per chunk."""
+    """The blocks ReceiveBuffer frames from ``chunks``, one :class:`_Batch` per chunk.
+
+    A framing error is reported at the first line not yet read: the offending
+    block's own line when it began in an earlier chunk (always so for an
+    oversized one, as ``max_message_size`` spans many chunks), else at most
+    one chunk (:data:`REPLAY_CHUNK`) before it.
+    """
     buffer = ReceiveBuffer(expect_greeting=True)
     window, line = b"", 1  # ``line`` is the line number of window[0]
     for chunk in _with_end(chunks):
