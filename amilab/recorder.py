@@ -21,12 +21,37 @@ Capture file format (``.ami``): the AMI wire text itself, so
 It opens with the greeting line :data:`CAPTURE_GREETING`, then each event
 block as received, with one header added last,
 ``X-Amilab-Received-At: <ns since the epoch>``, which loading strips again.
-Blocks without it (e.g. a raw transcript of a server) load with ``NaT``.
+Blocks without it (e.g. a raw transcript of a server) load with ``NaT``; a
+block saved without a time whose own last header is spelled like the time
+header gets ``X-Amilab-Received-At: none`` added, so that header survives.
+A ``Response: Follows`` block (pre-14 ``Command`` output) is framed on its
+``--END COMMAND--`` line, so its time header arrives as a block of its own
+and is given back to it.
+
+Loading is strict, because a capture is evidence: a time header whose value
+is not a whole number of ns in int64's range, or a ``Response: Follows``
+block with no ``--END COMMAND--`` line (which would swallow every block up
+to the next marker, or to the end of the file), raises
+:class:`~amilab.errors.ProtocolError` naming ``file:line``; nothing after a
+bad block is silently dropped.
+
+Frames (:meth:`~EventRecorder.to_frame`): the recorder's own columns,
+:data:`RECORDER_COLUMNS`, come first and always win. ``event`` is the block's
+first ``Event`` header, the event's name (manager.c writes it first); a
+header whose name clashes with a recorder column (case-insensitively, as
+:func:`~amilab.frames.to_frame` merges names) keeps its values in a column
+named :data:`CLASH_PREFIX` + its name: ``header:received_at``, and
+``header:Event`` for the ``Event`` headers after the first (a ``UserEvent``
+action passes its own ``Event:`` header through; see the recorded
+``tests/fixtures/asterisk22/userevent_clash.ami``).
 
 Parquet (``.parquet``) stores :meth:`~EventRecorder.to_frame`'s result; a
 column with repeated headers is stored as a list-of-strings column (every
 non-NA cell a list) and named in the file's ``amilab.multi`` metadata, so
-:func:`load_frame` restores ``str``/``tuple`` cells exactly.
+:func:`load_frame` restores ``str``/``tuple`` cells exactly. The stored types
+are the truth: a name in that metadata is honoured only for a list-of-strings
+column (any other column loads as stored, never split into characters), and
+metadata that is not a JSON list of names is refused.
 """
 
 from __future__ import annotations
@@ -43,14 +68,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from amilab.errors import ProtocolError
 from amilab.protocol.buffer import ReceiveBuffer
 from amilab.protocol.message import Message
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "CAPTURE_GREETING",
+    "CLASH_PREFIX",
+    "RECORDER_COLUMNS",
     "EventRecorder",
     "RecorderStats",
     "load_capture",
@@ -81,6 +110,23 @@ REPLAY_CHUNK = 1 << 16
 _NS = 1_000_000_000
 #: ``received_at`` of a block loaded without a time header; NaT in a frame.
 NO_TIME = -(1 << 63)
+#: Largest time a capture can hold: frames store ns in int64 (year 2262).
+MAX_TIME = (1 << 63) - 1
+#: Time-header value of a block saved without a time (see the module docstring).
+NO_TIME_VALUE = b"none"
+#: Parquet metadata key naming the columns stored as lists (repeated headers).
+MULTI_KEY = b"amilab.multi"
+#: Columns the recorder puts before the headers; they win any clash.
+RECORDER_COLUMNS = ("received_at", "event")
+#: Prefix of a header column renamed because it clashes with a recorder column.
+#: An AMI header name ends at its first colon, so no header is spelled like it.
+CLASH_PREFIX = "header:"
+_FOLLOWS = b"Response: Follows"
+_TIME_LINE = b"\n" + TIME_HEADER
+#: Starts of a block seen inside a ``Response: Follows`` block: a blank line,
+#: then a line only a new block begins with. Output holding such text means the
+#: block's ``--END COMMAND--`` line is missing and later blocks were swallowed.
+_BLOCK_STARTS = (b"Event: ", b"Response: ", TIME_HEADER)
 
 
 class EventSource(Protocol):
@@ -112,21 +158,42 @@ def _as_datetime(ns: int | None) -> datetime | None:
 
 def _block(ns: int, raw: bytes) -> bytes:
     """One capture-file block: the raw event, the time header, the blank line."""
-    if ns == NO_TIME:
-        return raw + b"\r\n\r\n"
-    return b"%s\r\n%s%d\r\n\r\n" % (raw, TIME_HEADER, ns)
+    if ns != NO_TIME:
+        return b"%s\r\n%s%d\r\n\r\n" % (raw, TIME_HEADER, ns)
+    if raw[raw.rfind(b"\n") + 1 :].startswith(TIME_HEADER):
+        return b"%s\r\n%s%s\r\n\r\n" % (raw, TIME_HEADER, NO_TIME_VALUE)
+    return raw + b"\r\n\r\n"
 
 
 def _split_time(raw: bytes) -> tuple[int, bytes]:
-    """(received_at ns, raw without the time header) of one loaded block."""
-    i = raw.rfind(b"\n" + TIME_HEADER)
-    if i < 0:
+    """(received_at ns, raw without the time header) of one loaded block.
+
+    Only the last line can be the time header (it is added last). Raises
+    ValueError for a value that is not a time, so the caller can say where.
+    This runs once per loaded block, hence the shortcut for the usual value.
+    """
+    head, found, value = raw.rpartition(_TIME_LINE)
+    if not found or b"\n" in value:
         return NO_TIME, raw
-    value = raw[i + 1 + len(TIME_HEADER) :].rstrip(b"\r")
-    if not value.isdigit():
-        return NO_TIME, raw
-    end = i - 1 if i and raw[i - 1] == 13 else i
-    return int(value), raw[:end]
+    if head.endswith(b"\r"):
+        head = head[:-1]
+    ns = int(value) if value.isdigit() else -1
+    if 0 <= ns <= MAX_TIME:
+        return ns, head
+    return _time_value(value.rstrip(b"\r")), head
+
+
+def _time_value(value: bytes) -> int:
+    """The ns of a time header's value; ValueError unless 0..MAX_TIME or ``none``."""
+    if value == NO_TIME_VALUE:
+        return NO_TIME
+    ns = int(value) if value.isdigit() else -1
+    if not 0 <= ns <= MAX_TIME:
+        raise ValueError(
+            f"{TIME_HEADER.decode().strip()} {value[:40].decode('utf-8', 'replace')!r} is not "
+            f"a receive time (whole ns since the epoch, 0 to {MAX_TIME}, or 'none')"
+        )
+    return ns
 
 
 class EventRecorder:
@@ -202,12 +269,24 @@ class EventRecorder:
 
     # -- the hot path ---------------------------------------------------------
     def record(self, msg: Message, received_at_ns: int | None = None) -> None:
-        """Store one message (its receive time and raw bytes); cheap, thread-safe."""
+        """Store one message (its receive time and raw bytes); cheap, thread-safe.
+
+        ``received_at_ns`` defaults to now; a given one must fit a frame's int64
+        ns (:data:`NO_TIME` for unknown), so one bad time cannot break ``df``.
+        """
         predicate = self.predicate
         if predicate is not None and not predicate(msg):
             return
         raw = msg.raw
-        now = time.time_ns() if received_at_ns is None else received_at_ns
+        if received_at_ns is None:
+            now = time.time_ns()
+        elif NO_TIME <= received_at_ns <= MAX_TIME:
+            now = received_at_ns
+        else:
+            raise ValueError(
+                f"received_at_ns={received_at_ns} is outside int64 ns "
+                f"({NO_TIME} for no time .. {MAX_TIME}); pass ns since the epoch"
+            )
         with self._lock:
             if self._stopped:
                 self._dropped += 1
@@ -289,7 +368,7 @@ class EventRecorder:
         if not size or self._spill_path is None:
             return []
         with self._spill_path.open("rb") as f:
-            return list(_read_bytes(f.read(size)))
+            return list(_read_bytes(f.read(size), str(self._spill_path)))
 
     # -- reading ------------------------------------------------------------
     def _columns(self, include_spilled: bool) -> tuple[list[int], list[bytes]]:
@@ -395,13 +474,129 @@ class EventRecorder:
 # -- capture files -------------------------------------------------------------
 def _read_capture(path: Path) -> Iterator[tuple[int, bytes]]:
     """(received_at ns, raw) of each block of an ``.ami`` file, through ReceiveBuffer."""
-    buffer = ReceiveBuffer(expect_greeting=True)
     with path.open("rb") as f:
-        while chunk := f.read(REPLAY_CHUNK):
-            for msg in buffer.feed(chunk):
-                yield _split_time(msg.raw)
-        for msg in buffer.feed(b"\r\n\r\n"):
-            yield _split_time(msg.raw)
+        yield from _read_chunks(iter(lambda: f.read(REPLAY_CHUNK), b""), str(path))
+
+
+def _read_bytes(data: bytes, name: str) -> Iterator[tuple[int, bytes]]:
+    chunks = (data[start : start + REPLAY_CHUNK] for start in range(0, len(data), REPLAY_CHUNK))
+    yield from _read_chunks(chunks, name)
+
+
+def _read_chunks(chunks: Iterator[bytes], name: str) -> Iterator[tuple[int, bytes]]:
+    """(received_at ns, raw) of each block of a capture read as ``chunks``.
+
+    Framing is ReceiveBuffer's; this adds times and ``name:line`` in errors
+    (see the module docstring). Lines are counted only for an error, so the
+    usual load costs one time-header check per block. A Follows block waits
+    for the next block, which may be its own time header (framed apart).
+    """
+    follows: bytes | None = None
+    for batch in _batches(chunks, name):
+        for index, msg in enumerate(batch.messages):
+            raw = msg.raw
+            try:
+                if follows is not None:
+                    if raw.startswith(TIME_HEADER) and b"\n" not in raw:
+                        yield _time_value(raw[len(TIME_HEADER) :]), follows
+                        follows = None
+                        continue
+                    yield NO_TIME, follows
+                    follows = None
+                ns, raw = _split_time(raw)
+            except ValueError as exc:
+                line = batch.line_of(index) + msg.raw.count(b"\n")
+                raise ProtocolError(f"{name}:{line}: {exc}; fix or delete that line") from exc
+            if raw.startswith(_FOLLOWS) and ns == NO_TIME:
+                _check_follows(name, batch.line_of(index), raw)
+                follows = raw
+            else:
+                yield ns, raw
+    if follows is not None:
+        yield NO_TIME, follows
+
+
+def _check_follows(name: str, line: int, raw: bytes) -> None:
+    """Refuse a Follows block that holds a later block's start (its marker is missing)."""
+    found = [
+        raw.find(sep + start) + len(sep)
+        for sep in (b"\n\r\n", b"\n\n")
+        for start in _BLOCK_STARTS
+        if sep + start in raw
+    ]
+    if found:
+        swallowed = line + raw.count(b"\n", 0, min(found))
+        raise ProtocolError(
+            f"{name}:{line}: 'Response: Follows' block has no '--END COMMAND--' "
+            f"line before the block at line {swallowed}; add the marker line "
+            "after its output, or delete the block"
+        )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The messages one ``feed`` framed, with the bytes they came from.
+
+    ``window`` starts at the first byte not consumed before this feed, on
+    line ``line``; each raw is a slice of it, so it is found again there.
+    """
+
+    messages: list[Message]
+    window: bytes
+    line: int
+
+    def line_of(self, index: int) -> int:
+        """The line number on which ``messages[index]`` starts."""
+        window, cursor, line = self.window, 0, self.line
+        for msg in self.messages[: index + 1]:
+            start = window.find(msg.raw, cursor)
+            line += window.count(b"\n", cursor, start)
+            cursor = start
+            if msg is not self.messages[index]:
+                cursor += len(msg.raw)
+                line += msg.raw.count(b"\n")
+        return line
+
+
+def _batches(chunks: Iterator[bytes], name: str) -> Iterator[_Batch]:
+    """The blocks ReceiveBuffer frames from ``chunks``, one :class:`_Batch` per chunk.
+
+    A framing error is reported at the first line not yet read: the offending
+    block's own line when it began in an earlier chunk (always so for an
+    oversized one, as ``max_message_size`` spans many chunks), else at most
+    one chunk (:data:`REPLAY_CHUNK`) before it.
+    """
+    buffer = ReceiveBuffer(expect_greeting=True)
+    window, line = b"", 1  # ``line`` is the line number of window[0]
+    for chunk in _with_end(chunks):
+        window += chunk
+        try:
+            messages = buffer.feed(chunk)
+        except ProtocolError as exc:
+            raise ProtocolError(f"{name}:{_first_line(window, line)}: {exc}") from exc
+        if messages:
+            yield _Batch(messages, window, line)
+        consumed = len(window) - buffer.buffered
+        line += window.count(b"\n", 0, consumed)
+        window = window[consumed:]
+    if not buffer.ended_cleanly:
+        raise ProtocolError(
+            f"{name}:{_first_line(window, line)}: 'Response: Follows' block has no "
+            f"'--END COMMAND--' line; the {len(window.strip())} bytes from there to the end "
+            "of the file could not be read as blocks: add the marker line after its "
+            "output, or delete the block"
+        )
+
+
+def _first_line(window: bytes, line: int) -> int:
+    """The line of the first byte of ``window`` (on ``line``) that is not a line end."""
+    return line + window.count(b"\n", 0, len(window) - len(window.lstrip(b"\r\n")))
+
+
+def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, then a blank line that ends a last block written without one."""
+    yield from chunks
+    yield b"\r\n\r\n"
 
 
 def load_capture(path: str | os.PathLike[str]) -> EventRecorder:
@@ -422,17 +617,41 @@ def load_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def _events_frame(times: list[int], raws: list[bytes], numeric: bool | Literal["known"]) -> Any:
+    """The headers' frame behind the recorder's columns; clashes as the module docstring says."""
     import numpy as np
     import pandas as pd
 
     from amilab.frames import STRING_DTYPE, to_frame
 
     frame = to_frame(raws, numeric=numeric)
-    event = frame.pop("Event") if "Event" in frame else pd.array([None] * len(raws), STRING_DTYPE)
+    names = {str(c).lower(): str(c) for c in frame.columns}
+    event = pd.array([None] * len(raws), STRING_DTYPE)
+    if "event" in names:
+        spelling = names.pop("event")
+        where = frame.columns.get_loc(spelling)
+        event, repeats = _first_and_rest(frame.pop(spelling))
+        if repeats is not None:
+            frame.insert(where, CLASH_PREFIX + spelling, repeats)
+    frame = frame.rename(
+        columns={names[c]: CLASH_PREFIX + names[c] for c in RECORDER_COLUMNS if c in names}
+    )
     frame.insert(0, "event", event)
     stamps = np.fromiter(times, np.int64, len(times))
     frame.insert(0, "received_at", pd.to_datetime(stamps, unit="ns", utc=True))
     return frame
+
+
+def _first_and_rest(column: pd.Series) -> tuple[Any, pd.Series | None]:
+    """(first value of each cell as strings, the later values or None if no cell repeats)."""
+    import pandas as pd
+
+    from amilab.frames import STRING_DTYPE
+
+    if column.dtype != object:
+        return column.astype(STRING_DTYPE).array, None
+    first = [v[0] if isinstance(v, tuple) else v for v in column]
+    rest = [pd.NA if not isinstance(v, tuple) else v[1] if len(v) == 2 else v[1:] for v in column]
+    return pd.array(first, STRING_DTYPE), pd.Series(rest, dtype=object, index=column.index)
 
 
 def _save_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -447,7 +666,7 @@ def _save_parquet(frame: pd.DataFrame, path: Path) -> None:
             for v in frame[column]
         ]
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), b"amilab.multi": json.dumps(multi).encode()}
+    metadata = {**(table.schema.metadata or {}), MULTI_KEY: json.dumps(multi).encode()}
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
@@ -459,10 +678,9 @@ def _load_parquet(path: Path) -> pd.DataFrame:
     from amilab.frames import STRING_DTYPE
 
     table = pq.read_table(path)
-    multi = json.loads((table.schema.metadata or {}).get(b"amilab.multi", b"[]"))
     strings = {pa.string(): STRING_DTYPE, pa.large_string(): STRING_DTYPE}
     frame = table.to_pandas(types_mapper=strings.get)
-    for column in multi:
+    for column in _multi_columns(table, path):
         cells = [
             pd.NA if v is None else v[0] if len(v) == 1 else tuple(v)
             for v in table.column(column).to_pylist()
@@ -471,24 +689,50 @@ def _load_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _multi_columns(table: pa.Table, path: Path) -> list[str]:
+    """The columns to turn back into ``str``/``tuple`` cells (see the module docstring).
+
+    Only list-of-strings columns qualify: the metadata is a hint a hand or
+    another tool may have edited, the column types are what the file holds.
+    """
+    text = (table.schema.metadata or {}).get(MULTI_KEY, b"[]")
+    try:
+        names = json.loads(text)
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"{path}: its {MULTI_KEY.decode()} metadata must be a JSON list of column names, "
+            f"not {text[:80].decode('utf-8', 'replace')!r}; rewrite the file with "
+            "EventRecorder.save, or drop that metadata key to load every column as stored"
+        )
+    schema = table.schema
+    return [
+        name
+        for name in dict.fromkeys(names)
+        if schema.get_field_index(name) >= 0 and _is_string_list(schema.field(name).type)
+    ]
+
+
+def _is_string_list(column_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    if not (pa.types.is_list(column_type) or pa.types.is_large_list(column_type)):
+        return False
+    value_type = column_type.value_type
+    return bool(pa.types.is_string(value_type) or pa.types.is_large_string(value_type))
+
+
 # -- replay ----------------------------------------------------------------------
 def _timed(source: EventRecorder | str | os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
     if isinstance(source, EventRecorder):
         yield from _read_bytes(
             CAPTURE_GREETING
-            + b"".join(_block(ns, raw) for ns, raw in source.snapshot(include_spilled=True))
+            + b"".join(_block(ns, raw) for ns, raw in source.snapshot(include_spilled=True)),
+            repr(source),
         )
     else:
         yield from _read_capture(Path(source))
-
-
-def _read_bytes(data: bytes) -> Iterator[tuple[int, bytes]]:
-    buffer = ReceiveBuffer(expect_greeting=True)
-    for start in range(0, len(data), REPLAY_CHUNK):
-        for msg in buffer.feed(data[start : start + REPLAY_CHUNK]):
-            yield _split_time(msg.raw)
-    for msg in buffer.feed(b"\r\n\r\n"):
-        yield _split_time(msg.raw)
 
 
 def replay_timed(
