@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -131,6 +132,8 @@ class RawClient:
         while len(items) < count:
             block = await self.reader.readuntil(SEPARATOR)
             blocks += 1
+            if block.startswith(b"Response: Error"):
+                raise BenchError(f"raw client: {action} failed: {block.decode().strip()!r}")
             if LIST_END in block:
                 items.append(blocks - 2)  # neither the response nor the Complete event
                 blocks = 0
@@ -327,14 +330,19 @@ class Bench:
         )
 
     def close(self) -> None:
+        """Best effort: a connection the error already broke must not hide that error."""
+        steps: list[Callable[[], Any]] = []
         if self.session is not None:
-            self.session.close()
+            steps.append(self.session.close)
         if self.manager is not None:
-            self.manager.close()
+            steps.append(self.manager.close)
         if self.client is not None:
-            self.runner.run(self.client.close())
+            steps.append(lambda: self.runner.run(self.client.close()))  # type: ignore[union-attr]
         if self.raw is not None:
-            self.runner.run(self.raw.close())
+            steps.append(lambda: self.runner.run(self.raw.close()))  # type: ignore[union-attr]
+        for step in steps:
+            with contextlib.suppress(Exception):
+                step()
 
     def versions(self) -> str:
         assert self.session is not None
@@ -487,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{_machine()}\n{bench.versions()} at {args.host}:{args.port}, Events: off")
             bench.warm_up()
             rows = measure(bench, args.rounds, args.pings, args.batch)
-        except (BenchError, amilab.AMIError, OSError, TimeoutError) as exc:
+        except (BenchError, amilab.AMIError, OSError, TimeoutError, EOFError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         finally:

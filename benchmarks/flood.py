@@ -449,7 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     info = corpus.summary().splitlines()[0]
     print(f"{_machine()}\ncorpus: {info}; flood of {events:,} events, best/median of {repeat}")
     print("CPU pinning: server on CPU 0, client on CPU 1" if pin else "CPU pinning: off")
-    rates = _measure(names, events, repeat, pin)
+    try:
+        rates = _measure(names, events, repeat, pin)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        # A failed run, not a slow one: exit 2, so --check's exit 1 means only "goal missed".
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(_table(rates))
     lines, all_met = _goals(rates)
     print("Goals (ratios from this run):")
