@@ -35,8 +35,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import os
 import platform
+import socket
 import statistics
 import sys
 import time
@@ -62,6 +64,9 @@ SECRET = os.environ.get("AMILAB_ASTERISK_SECRET", "amilab-admin")
 LIST_ACTION = "QueueStatus"
 DEFAULTS = {"rounds": 5, "pings": 500, "batch": 1000}
 QUICK = {"rounds": 1, "pings": 50, "batch": 100}
+#: Upper bounds on the options: the sandbox is shared, so one run stays a burst
+#: of a few seconds, never a load test.
+MAX_COUNTS = {"rounds": 50, "pings": 100_000, "batch": 10_000}
 #: Calls each row makes before the first round (connection, caches, allocator).
 WARMUP_PINGS = 50
 #: A round that takes longer than this is hung: a round is well under a second.
@@ -481,8 +486,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.pings, args.batch = QUICK["rounds"], QUICK["pings"], QUICK["batch"]
-    if min(args.rounds, args.pings, args.batch) < 1:
-        parser.error("--rounds, --pings and --batch must be at least 1")
+    for name, most in MAX_COUNTS.items():
+        if not 1 <= getattr(args, name) <= most:
+            parser.error(f"--{name} must be between 1 and {most:,}")
+    try:
+        loopback = ipaddress.ip_address(socket.gethostbyname(args.host)).is_loopback
+    except (OSError, ValueError):
+        loopback = False
+    if not loopback:
+        parser.error(
+            f"{args.host} is not a loopback address; run this only against a local sandbox"
+        )
     try:
         import panoramisk  # noqa: F401  (checked here for a clear message)
     except ImportError:
