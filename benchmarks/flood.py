@@ -11,10 +11,18 @@ sees the sentinel. Clients, in the table's order:
   line and counts blocks; what any Python AMI client costs at least;
 * ``amilab``: AMIClient with ``on("*", counter)``: every block becomes a
   Message, its name is read and a handler runs;
+* ``amilab+pending``: the same while an action stays pending for the whole
+  flood (a sync ``Originate`` whose answer the server holds back until after
+  the sentinel), so every event takes the ActionID routing path, as it does
+  in a notebook that waits for a slow action while events pour in;
 * ``amilab+recorder``: the same into ``EventRecorder.record``, retaining
   every event (the notebook capture path);
 * ``panoramisk``: ``Manager.register_event("*", counter)``, the most used
   asyncio AMI client (``pip install panoramisk``, the ``bench`` extra).
+
+Goals, as ratios of median rates from the same run: amilab at least
+6x panoramisk, and amilab with an action pending at least 0.9x of amilab
+idle. ``--check`` exits 1 when one is missed (otherwise only errors do).
 
 Run from the repository root: ``python benchmarks/flood.py`` (see README.md).
 """
@@ -42,7 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import corpus  # noqa: E402  (needs the path above)
 
-CLIENTS = ("floor", "amilab", "amilab+recorder", "panoramisk")
+CLIENTS = ("floor", "amilab", "amilab+pending", "amilab+recorder", "panoramisk")
 BASELINE = "panoramisk"
 DEFAULT_EVENTS = 500_000
 DEFAULT_REPEAT = 3
@@ -52,6 +60,14 @@ CHILD_TIMEOUT = 600.0
 USERNAME, SECRET = "bench", "bench-secret"
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 TRIGGER = "FloodStart"
+#: The action the server holds back until after the flood (``amilab+pending``):
+#: a sync Originate, which Asterisk answers only once the call is answered.
+HELD_ACTION = "originate"
+#: (label, numerator, denominator, least ratio of their median rates).
+GOALS = (
+    ("amilab / panoramisk", "amilab", "panoramisk", 6.0),
+    ("amilab with an action pending / idle", "amilab+pending", "amilab", 0.9),
+)
 
 
 # -- server (its own process) ---------------------------------------------------
@@ -71,9 +87,16 @@ def _response(headers: dict[str, str], status: str, **extra: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def _answer(conn: socket.socket, headers: dict[str, str], flood: bytes) -> bool:
-    """Answer one action; False when the connection should close."""
+def _answer(conn: socket.socket, headers: dict[str, str], flood: bytes, held: list[bytes]) -> bool:
+    """Answer one action; False when the connection should close.
+
+    A held action's answer waits in ``held`` and is sent after the next
+    flood's sentinel, so the action is pending during the whole flood.
+    """
     action = headers.get("action", "").lower()
+    if action == HELD_ACTION:
+        held.append(_response(headers, "Success", Message="Originate successfully queued"))
+        return True
     if action == "login":
         ok = headers.get("username") == USERNAME and headers.get("secret") == SECRET
         if ok:
@@ -85,6 +108,8 @@ def _answer(conn: socket.socket, headers: dict[str, str], flood: bytes) -> bool:
         conn.sendall(_response(headers, "Success", Message="Event Sent"))
         conn.sendall(flood)
         conn.sendall(corpus.SENTINEL)
+        conn.sendall(b"".join(held))
+        held.clear()
         return True
     if action == "ping":
         conn.sendall(_response(headers, "Success", Ping="Pong"))
@@ -99,13 +124,14 @@ def _answer(conn: socket.socket, headers: dict[str, str], flood: bytes) -> bool:
 def _serve_connection(conn: socket.socket, flood: bytes) -> None:
     conn.sendall(GREETING)
     pending = b""
+    held: list[bytes] = []
     while True:
         data = conn.recv(65536)
         if not data:
             return
         *blocks, pending = (pending + data).split(corpus.SEPARATOR)
         for block in blocks:
-            if block.strip() and not _answer(conn, _parse_action(block), flood):
+            if block.strip() and not _answer(conn, _parse_action(block), flood, held):
                 return
 
 
@@ -178,8 +204,11 @@ async def run_floor(port: int) -> tuple[Clock, int]:
     return _since(start, end), events
 
 
-async def _amilab_flood(port: int, handler: Callable[[Any], Any]) -> tuple[Clock, int]:
-    from amilab.client import AMIClient
+async def _amilab_flood(
+    port: int, handler: Callable[[Any], Any], *, pending: bool = False
+) -> tuple[Clock, int]:
+    """Flood one AMIClient; with ``pending``, a held Originate spans the whole flood."""
+    from amilab import AMIClient
 
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Clock] = loop.create_future()
@@ -195,9 +224,26 @@ async def _amilab_flood(port: int, handler: Callable[[Any], Any]) -> tuple[Clock
     await client.connect()
     client.on("*", handler)
     client.on("FloodEnd", lambda msg: done.set_result(_now()))
+    held: asyncio.Task[Any] | None = None
+    if pending:
+        originate = client.action(
+            "Originate",
+            Channel="Local/100@bench",
+            Application="Wait",
+            Data="1",
+            timeout=CHILD_TIMEOUT,
+        )
+        held = asyncio.create_task(originate)
+        await asyncio.sleep(0)  # the task writes the Originate before the trigger
     start = _now()
     await client.action("UserEvent", UserEvent=TRIGGER)
     end = await done
+    if held is not None:
+        if held.done():
+            raise RuntimeError("the held Originate completed before the flood ended")
+        result = await held
+        if not result.ok:
+            raise RuntimeError(f"the held Originate failed: {result.message}")
     await client.close()
     return _since(start, end), 0
 
@@ -210,6 +256,17 @@ async def run_amilab(port: int) -> tuple[Clock, int]:
         count += 1
 
     elapsed, _ = await _amilab_flood(port, counter)
+    return elapsed, count
+
+
+async def run_amilab_pending(port: int) -> tuple[Clock, int]:
+    count = 0
+
+    def counter(msg: Any) -> None:
+        nonlocal count
+        count += 1
+
+    elapsed, _ = await _amilab_flood(port, counter, pending=True)
     return elapsed, count
 
 
@@ -257,6 +314,7 @@ async def run_panoramisk(port: int) -> tuple[Clock, int]:
 RUNNERS: dict[str, Callable[[int], Coroutine[Any, Any, tuple[Clock, int]]]] = {
     "floor": run_floor,
     "amilab": run_amilab,
+    "amilab+pending": run_amilab_pending,
     "amilab+recorder": run_amilab_recorder,
     "panoramisk": run_panoramisk,
 }
@@ -348,6 +406,25 @@ def _table(rates: dict[str, list[Rates]]) -> str:
     return "\n".join(lines)
 
 
+def _goals(rates: dict[str, list[Rates]]) -> tuple[list[str], bool]:
+    """One line per goal: the ratio of median wall-clock rates (and of best CPU rates)."""
+    lines, all_met = [], True
+    for label, num, den, least in GOALS:
+        if num not in rates or den not in rates:
+            lines.append(f"{label:38s}   n/a (run both {num} and {den})")
+            continue
+        wall = [statistics.median(w for w, _ in rates[name]) for name in (num, den)]
+        cpu = [max(c for _, c in rates[name]) for name in (num, den)]
+        ratio = wall[0] / wall[1]
+        met = ratio >= least
+        all_met &= met
+        lines.append(
+            f"{label:38s} {ratio:6.2f}x median ev/s ({cpu[0] / cpu[1]:.2f}x best ev/CPU-s)"
+            f"  goal >= {least}x  {'met' if met else 'MISSED'}"
+        )
+    return lines, all_met
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events per flood")
@@ -355,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS} events, one run")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
@@ -371,9 +449,17 @@ def main(argv: list[str] | None = None) -> int:
     info = corpus.summary().splitlines()[0]
     print(f"{_machine()}\ncorpus: {info}; flood of {events:,} events, best/median of {repeat}")
     print("CPU pinning: server on CPU 0, client on CPU 1" if pin else "CPU pinning: off")
-    rates = _measure(names, events, repeat, pin)
+    try:
+        rates = _measure(names, events, repeat, pin)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        # A failed run, not a slow one: exit 2, so --check's exit 1 means only "goal missed".
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(_table(rates))
-    return 0
+    lines, all_met = _goals(rates)
+    print("Goals (ratios from this run):")
+    print("\n".join(f"  {line}" for line in lines))
+    return 1 if args.check and not all_met else 0
 
 
 if __name__ == "__main__":
