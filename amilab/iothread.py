@@ -17,7 +17,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from amilab.errors import LoopThreadError
 
@@ -30,6 +30,71 @@ STOP_TIMEOUT = 5.0
 #: ipykernel uses on Windows for the stop button, only takes effect when the
 #: waiting thread runs Python code again.
 INTERRUPT_POLL = 0.1
+
+
+class _Handoff(Generic[T]):
+    """One coroutine run on the loop for a thread that blocks until it is done.
+
+    Lighter than ``run_coroutine_threadsafe`` (no concurrent Future, no
+    future chaining, no done-callback turn of the loop): the loop starts a
+    task that awaits the coroutine, keeps its outcome and releases a bare
+    lock the caller waits on. That halves the thread hop of a blocking
+    ``Session.action`` (benchmarks/actions.py, sync vs async Ping).
+    """
+
+    __slots__ = ("_cancelled", "_coro", "_done", "_error", "_result", "_task")
+
+    def __init__(self, coro: Coroutine[Any, Any, T]) -> None:
+        self._coro = coro
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._task: asyncio.Task[None] | None = None
+        self._cancelled = False
+        self._result: T | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        """On the loop: start the task (or drop the coroutine if cancelled first)."""
+        if self._cancelled:
+            self._coro.close()
+            self._error = asyncio.CancelledError()
+            self._done.release()
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            self._result = await self._coro
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            self._error = exc
+        finally:
+            self._done.release()
+
+    def cancel(self) -> None:
+        """On the loop: cancel the task, or keep it from starting."""
+        self._cancelled = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def wait(self, timeout: float | None) -> None:
+        """Block until done, waking every INTERRUPT_POLL seconds for interrupts."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = INTERRUPT_POLL if end is None else min(INTERRUPT_POLL, end - time.monotonic())
+            if left <= 0:
+                raise TimeoutError(f"no result from the I/O thread within {timeout}s")
+            if self._done.acquire(timeout=left):
+                return
+
+    def result(self) -> T:
+        """The coroutine's value, or its exception raised here (after :meth:`wait`)."""
+        error, self._error = self._error, None
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error  # no reference cycle through this frame
+        return self._result  # type: ignore[return-value]
 
 
 class IOThread:
@@ -83,25 +148,16 @@ class IOThread:
                 "a blocking amilab call was made from amilab's own I/O thread (inside an "
                 "event handler?); use the async API there (await client.action(...))"
             )
-        future = self.submit(coro)
+        handoff = _Handoff(coro)
+        self.loop.call_soon_threadsafe(handoff.start)
         try:
-            return self._wait(future, timeout)
+            handoff.wait(timeout)
         except BaseException:
-            future.cancel()
+            # Interrupted (Ctrl-C) or out of time: cancel the coroutine on its loop.
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(handoff.cancel)
             raise
-
-    @staticmethod
-    def _wait(future: concurrent.futures.Future[T], timeout: float | None) -> T:
-        """``future.result(timeout)``, waking every INTERRUPT_POLL seconds."""
-        end = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = INTERRUPT_POLL if end is None else min(INTERRUPT_POLL, end - time.monotonic())
-            try:
-                return future.result(max(left, 0.0))
-            except TimeoutError:
-                # The coroutine's own TimeoutError (e.g. ActionTimeout), or ours at the end.
-                if future.done() or (end is not None and time.monotonic() >= end):
-                    raise
+        return handoff.result()
 
     def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a plain function on the I/O loop (for state only the loop may touch)."""

@@ -158,6 +158,10 @@ class _Pending:
 
 def _after_response(response: Message, legacy: bool) -> int:
     """What an action expects once ``response`` arrived: ``_LIST``, ``_ONE_EVENT`` or ``_DONE``."""
+    # Most responses (a Ping's, an Originate's) have no EventList line: do not
+    # parse all their headers to find none.
+    if not legacy and b"eventlist" not in response.raw.lower():
+        return _DONE
     marker = response.get("EventList")
     if marker is not None:
         return _LIST if marker.lower() == "start" else _DONE
@@ -217,6 +221,10 @@ class ClientProtocol:
         self.stray_responses = 0
         # Abandoned ActionID -> what its late answer still owes (_RESPONSE, _LIST, _ONE_EVENT).
         self._abandoned: dict[str, int] = {}
+        # ActionIDs (pending or abandoned) whose answer is still collecting events:
+        # only while it is non-empty can an event belong to an action, so an event
+        # flood with only Pings pending takes the fast path (benchmarks/flood.py).
+        self._collecting: set[str] = set()
         # Until a greeting says otherwise, "... will follow" may start a list.
         self._legacy_lists = True
         self._prefix = id_prefix or f"amilab-{os.getpid()}-{os.urandom(3).hex()}-"
@@ -330,6 +338,8 @@ class ClientProtocol:
         entry = self.pending.pop(action_id, None)
         if entry is not None and (entry.chosen or entry.mode != _RESPONSE):
             self._remember(action_id, entry.mode)
+        else:
+            self._collecting.discard(action_id)
 
     # -- receiving ---------------------------------------------------------
     def receive_data(self, data: bytes) -> list[Output]:
@@ -367,8 +377,15 @@ class ClientProtocol:
                     out.extend(messages)
                     return out
                 return messages  # type: ignore[return-value]
+        collecting = self._collecting  # mutated in place, never rebound
         for msg in messages:
-            self._route(msg, out)
+            # An event can only belong to an action whose answer is collecting
+            # events (a list, or a pre-2.7.0 single event); with none, it is an
+            # event for the handlers, whatever ActionID it carries.
+            if not collecting and msg.raw.startswith(b"Event: "):
+                out.append(msg)
+            else:
+                self._route(msg, out)
         return out
 
     def _route(self, msg: Message, out: list[Output]) -> None:
@@ -391,6 +408,8 @@ class ClientProtocol:
                 return
             entry.result.append(msg)
             entry.mode = _after_response(msg, self._legacy_lists)
+            if entry.mode != _DONE:
+                self._collecting.add(action_id)
             if entry.mode == _DONE:
                 self._complete(action_id, out)
             return
@@ -442,8 +461,14 @@ class ClientProtocol:
     def _remember(self, action_id: str, owed: int) -> None:
         """Note what an abandoned action's late answer still owes, keeping the newest only."""
         self._abandoned[action_id] = owed
+        if owed in (_LIST, _ONE_EVENT):
+            self._collecting.add(action_id)
+        else:
+            self._collecting.discard(action_id)
         if len(self._abandoned) > MAX_ABANDONED_IDS:
-            del self._abandoned[next(iter(self._abandoned))]
+            oldest = next(iter(self._abandoned))
+            del self._abandoned[oldest]
+            self._collecting.discard(oldest)
 
     def _settle(self, action_id: str, msg: Message, is_response: bool) -> bool:
         """Advance an abandoned action's late answer; True if ``msg`` is part of it.
@@ -459,12 +484,15 @@ class ClientProtocol:
             owed = _DONE
         if owed == _DONE:
             del self._abandoned[action_id]
+            self._collecting.discard(action_id)
         else:
             self._abandoned[action_id] = owed
+            self._collecting.add(action_id)
         return True
 
     def _complete(self, action_id: str, out: list[Output]) -> None:
         entry = self.pending.pop(action_id)
+        self._collecting.discard(action_id)
         entry.result.complete = True
         if entry.internal:
             self._advance(entry.result, out)
@@ -483,5 +511,6 @@ class ClientProtocol:
         """Drop every pending action and return the caller's ActionIDs (not the login's)."""
         ids = [aid for aid, entry in self.pending.items() if not entry.internal]
         self.pending.clear()
+        self._collecting.intersection_update(self._abandoned)
         self._outgoing.clear()
         return ids

@@ -158,10 +158,10 @@ class Action:
     or with keyword headers: ``Action("Ping", ActionID="p1")``.
     """
 
-    __slots__ = ("headers", "name")
+    __slots__ = ("_headers", "_name")
 
     def __init__(self, name: str, headers: HeaderInput | None = None, /, **kwargs: Any) -> None:
-        self.name = format_value("Action", _check_key(name))
+        self._name = format_value("Action", _check_key(name))
         pairs = normalize_headers(headers) + normalize_headers(kwargs)
         for key, value in pairs:
             lower = key.lower()
@@ -169,7 +169,18 @@ class Action:
                 raise ValueError("give the action name once, as Action(name, ...), not as a header")
             if lower == "actionid":
                 _check_action_id(value)
-        self.headers = pairs
+        self._headers: tuple[tuple[str, str], ...] = tuple(pairs)
+
+    # Read-only: an Action is validated once, when built, so nothing can change it
+    # into an injection afterwards, and to_bytes need not validate again.
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The validated ``(key, value)`` pairs, in order (a tuple: it cannot be changed)."""
+        return self._headers
 
     @property
     def action_id(self) -> str | None:
@@ -181,9 +192,10 @@ class Action:
     def with_action_id(self, action_id: str) -> Action:
         """A copy with ``ActionID`` set (replacing any given one)."""
         copy = Action.__new__(Action)
-        copy.name = self.name
-        pairs = [(k, v) for k, v in self.headers if k.lower() != "actionid"]
-        copy.headers = [("ActionID", _check_action_id(format_value("ActionID", action_id))), *pairs]
+        copy._name = self._name
+        pairs = [(k, v) for k, v in self._headers if k.lower() != "actionid"]
+        checked = _check_action_id(format_value("ActionID", action_id))
+        copy._headers = (("ActionID", checked), *pairs)
         return copy
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -192,10 +204,10 @@ class Action:
     def to_bytes(self) -> bytes:
         """The wire form: ``Action: Name`` first, then the headers, then a blank line.
 
-        Validated again here: ``headers`` is a plain list that may have been
-        changed since the Action was built, and no bytes may carry an injection.
+        Every pair was validated when the Action was built, and an Action
+        cannot be changed since, so no bytes it writes can carry an injection.
         """
-        return encode_pairs(normalize_headers(self.pairs()))
+        return encode_pairs(self.pairs())
 
     def to_message(self) -> Message:
         return Message(self.to_bytes()[:-4], self.pairs())

@@ -437,3 +437,20 @@ def test_login_actions_are_not_reported_as_lost_on_eof() -> None:
     proto, _ = _greeted(Credentials("admin", "pw", auth="plain"))
     assert proto.receive_eof() == []
     assert proto.state is ConnState.CLOSED
+
+
+def test_collecting_lists_are_routed_and_the_fast_path_resumes_after() -> None:
+    """Only a list being collected claims events; before and after it, events stay events."""
+    proto = ready_client()
+    ping, _ = proto.send(Action("Ping"))
+    listing, _ = proto.send(Action("CoreShowChannels"))
+    early = event("CoreShowChannel", listing)  # before its list started: an event
+    out = proto.receive_data(early + list_start(listing) + event("CoreShowChannel", listing))
+    assert [m.name for m in plain_events(out)] == ["CoreShowChannel"]
+    out = proto.receive_data(
+        event("Newchannel") + list_end("CoreShowChannelsComplete", listing, 1) + response(ping)
+    )
+    done = completions(out)
+    assert len(done[listing].result.events) == 1 and ping in done
+    late = proto.receive_data(event("CoreShowChannel", listing) + event("Hangup"))
+    assert [m.name for m in plain_events(late)] == ["CoreShowChannel", "Hangup"]

@@ -120,12 +120,13 @@ def test_nul_in_secret_refused_without_showing_it() -> None:
     assert SECRET not in str(info.value) and "Command" not in str(info.value)
 
 
-def test_headers_mutated_after_build_cannot_carry_nul() -> None:
-    """to_bytes validates again, so NUL appended to .headers never reaches the wire."""
+def test_headers_cannot_be_mutated_to_carry_nul() -> None:
+    """Action.headers is read-only, so no NUL can be added after validation."""
     act = Action("Ping")
-    act.headers.append(("ActionID", "x\x00y"))
+    with pytest.raises(AttributeError):
+        act.headers.append(("ActionID", "x\x00y"))  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="NUL"):
-        act.to_bytes()
+        Action("Ping", ActionID="x\x00y")
 
 
 @pytest.mark.parametrize("char", ["\t", "\x01", "\x0b", "\x1b", "\x1f", "\x7f"])

@@ -24,25 +24,40 @@ def test_action_name_first_then_headers() -> None:
 def test_scalars_become_strings() -> None:
     """ints, floats and bools serialise as text; bools as lowercase true/false."""
     act = Action("X", A=5, B=1.5, C=True, D=False, E="0044")
-    assert act.headers == [("A", "5"), ("B", "1.5"), ("C", "true"), ("D", "false"), ("E", "0044")]
+    assert act.headers == (
+        ("A", "5"),
+        ("B", "1.5"),
+        ("C", "true"),
+        ("D", "false"),
+        ("E", "0044"),
+    )
 
 
 def test_list_becomes_repeated_headers() -> None:
     """A list (or tuple) value becomes one header per item, in order."""
     act = Action("X", Codecs=["ulaw", "alaw"], Ids=(1, 2))
-    assert act.headers == [("Codecs", "ulaw"), ("Codecs", "alaw"), ("Ids", "1"), ("Ids", "2")]
+    assert act.headers == (
+        ("Codecs", "ulaw"),
+        ("Codecs", "alaw"),
+        ("Ids", "1"),
+        ("Ids", "2"),
+    )
 
 
 def test_dict_for_variable_becomes_repeated_k_equals_v() -> None:
     """A dict value becomes repeated `Variable: k=v` headers."""
     act = Action("Originate", Variable={"A": 1, "B": "two", "C": True})
-    assert act.headers == [("Variable", "A=1"), ("Variable", "B=two"), ("Variable", "C=true")]
+    assert act.headers == (
+        ("Variable", "A=1"),
+        ("Variable", "B=two"),
+        ("Variable", "C=true"),
+    )
     assert b"Variable: A=1\r\nVariable: B=two\r\n" in act.to_bytes()
 
 
 def test_none_drops_header() -> None:
     """A None value drops the header entirely."""
-    assert Action("X", A=None, B="b").headers == [("B", "b")]
+    assert Action("X", A=None, B="b").headers == (("B", "b"),)
     assert normalize_headers({"A": None}) == []
     assert normalize_headers(None) == []
 
@@ -155,9 +170,13 @@ def test_equality() -> None:
         hash(Action("Ping"))
 
 
-def test_headers_changed_after_build_are_validated_again():
-    """Mutating Action.headers after construction cannot smuggle CR/LF onto the wire."""
+def test_an_action_cannot_be_changed_after_build():
+    """Headers and name are read-only, so nothing can smuggle CR/LF in after validation."""
     act = Action("Setvar", Variable="x", Value="1")
-    act.headers.append(("Value", "1\r\nAction: Command\r\nCommand: core stop now"))
-    with pytest.raises(ValueError, match="header injection"):
-        act.to_bytes()
+    with pytest.raises(AttributeError):
+        act.headers.append(("Value", "1\r\nAction: Command"))  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        act.headers = (("Value", "1\r\nAction: Command"),)  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        act.name = "Ping\r\nAction: Command"  # type: ignore[misc]
+    assert act.to_bytes() == b"Action: Setvar\r\nVariable: x\r\nValue: 1\r\n\r\n"

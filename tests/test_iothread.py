@@ -1,0 +1,77 @@
+"""IOThread: the one loop thread; run() hands a coroutine over and back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from amilab.errors import LoopThreadError
+from amilab.iothread import IOThread
+
+
+@pytest.fixture
+def io():
+    thread = IOThread(name="amilab-test-io")
+    yield thread
+    thread.stop()
+
+
+def test_run_returns_the_result_and_raises_the_error(io):
+    """run() gives the coroutine's value, or raises its exception with its traceback."""
+
+    async def ok() -> int:
+        return 42
+
+    async def bad() -> None:
+        raise ValueError("from the loop")
+
+    assert io.run(ok()) == 42
+    with pytest.raises(ValueError, match="from the loop") as info:
+        io.run(bad())
+    assert any(tb.name == "bad" for tb in info.traceback)
+
+
+def test_run_timeout_cancels_the_coroutine(io):
+    """A run() that times out raises TimeoutError and cancels the coroutine on the loop."""
+    cancelled: list[bool] = []
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        io.run(slow(), timeout=0.2)
+    assert time.monotonic() - start < 1.0
+    end = time.monotonic() + 2
+    while not cancelled and time.monotonic() < end:
+        time.sleep(0.01)
+    assert cancelled == [True]
+
+
+def test_run_from_the_loop_thread_is_refused(io):
+    """A blocking run() on the I/O thread itself would deadlock: LoopThreadError instead."""
+
+    async def inner() -> int:
+        return 1
+
+    async def outer() -> None:
+        io.run(inner())
+
+    with pytest.raises(LoopThreadError):
+        io.run(outer())
+
+
+def test_call_runs_on_the_loop_thread_with_keywords(io):
+    """call() runs a plain function on the I/O thread, passing keyword arguments."""
+    import threading
+
+    assert io.call(lambda a, *, b: (threading.current_thread().name, a + b), 1, b=2) == (
+        "amilab-test-io",
+        3,
+    )
