@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from types import TracebackType
 
 import pytest
@@ -38,6 +40,36 @@ async def until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-unt
         await asyncio.sleep(0.01)
 
 
+@contextlib.contextmanager
+def served(name: str, **options: object) -> Iterator[tuple[IOThread, FakeAMI]]:
+    """A FakeAMI running on its own I/O thread, for the blocking (Session) tests."""
+    io = IOThread(name=f"amilab-test-{name}")
+    servers: list[FakeAMI] = []
+    ready, stop = threading.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        async with FakeAMI(**options) as server:  # type: ignore[arg-type]
+            servers.append(server)
+            ready.set()
+            await stop.wait()
+
+    serving = io.submit(serve())
+    assert ready.wait(5), "the fake server did not start"
+    try:
+        yield io, servers[0]
+    finally:
+        io.loop.call_soon_threadsafe(stop.set)
+        serving.result(5)
+        io.stop()
+
+
+def session_on(server: FakeAMI, io: IOThread) -> Session:
+    """A blocking Session logged in to ``server`` on ``io`` (no pings)."""
+    return amilab.connect(
+        "127.0.0.1", server.port, username="u", secret="s", auth="plain", io=io, ping_interval=None
+    )
+
+
 def _frames(exc: BaseException) -> list[tuple[str, dict[str, object]]]:
     """Every frame on the traceback of ``exc`` and of its causes/contexts, with locals."""
     found = []
@@ -64,20 +96,11 @@ def test_failed_connect_leaves_the_secret_in_no_traceback_local():
     every local of every frame, on both threads (the coroutine frames travel along).
     """
 
-    async def serve() -> None:
-        async with FakeAMI(secret="right") as server:
-            port.append(server.port)
-            ready.set()
-            await stop.wait()
-
-    io = IOThread(name="amilab-test-secret")
-    port: list[int] = []
-    ready, stop = threading.Event(), asyncio.Event()
-    task = io.submit(serve())
-    ready.wait(5)
-    try:
+    with served("secret", secret="right") as (io, server):
         with pytest.raises(amilab.AuthenticationError) as info:
-            amilab.connect("127.0.0.1", port[0], username="u", secret=SECRET, auth="plain", io=io)
+            amilab.connect(
+                "127.0.0.1", server.port, username="u", secret=SECRET, auth="plain", io=io
+            )
         frames = _frames(info.value)
         assert any(name == "connect" for name, _ in frames)
         for name, local_vars in frames:
@@ -87,10 +110,6 @@ def test_failed_connect_leaves_the_secret_in_no_traceback_local():
         report = traceback.TracebackException.from_exception(info.value, capture_locals=True)
         text = "".join(report.format())
         assert SECRET not in text
-    finally:
-        io.loop.call_soon_threadsafe(stop.set)
-        task.result(5)
-        io.stop()
 
 
 # -- connection -------------------------------------------------------------------------
@@ -191,20 +210,15 @@ async def test_async_events_iteration_ends_after_close():
 def test_sync_events_iteration_ends_after_close():
     """``for ev in session.events()`` (no timeout) ends when the session closes."""
 
-    async def serve() -> None:
-        async with FakeAMI() as server:
-            port.append(server.port)
-            ready.set()
-            await stop.wait()
-
-    io = IOThread(name="amilab-test-events")
-    port: list[int] = []
-    ready, stop = threading.Event(), asyncio.Event()
-    serving = io.submit(serve())
-    ready.wait(5)
-    try:
+    with served("events") as (io, server):
         session = amilab.connect(
-            "127.0.0.1", port[0], username="u", secret="s", auth="plain", io=io, ping_interval=None
+            "127.0.0.1",
+            server.port,
+            username="u",
+            secret="s",
+            auth="plain",
+            io=io,
+            ping_interval=None,
         )
         stream = session.events("Nothing")
         done = threading.Event()
@@ -218,28 +232,12 @@ def test_sync_events_iteration_ends_after_close():
         time.sleep(0.1)
         session.close()
         assert done.wait(2.0), "the iteration did not end after close()"
-    finally:
-        io.loop.call_soon_threadsafe(stop.set)
-        serving.result(5)
-        io.stop()
 
 
 def test_a_dropped_session_is_closed_when_collected():
     """A Session that goes out of scope without close() logs off and closes its socket."""
 
-    async def serve() -> None:
-        async with FakeAMI() as server:
-            servers.append(server)
-            ready.set()
-            await stop.wait()
-
-    io = IOThread(name="amilab-test-finalizer")
-    servers: list[FakeAMI] = []
-    ready, stop = threading.Event(), asyncio.Event()
-    serving = io.submit(serve())
-    ready.wait(5)
-    try:
-        server = servers[0]
+    with served("finalizer") as (io, server):
         session: Session | None = amilab.connect(
             "127.0.0.1", server.port, username="u", secret="s", auth="plain", io=io
         )
@@ -251,30 +249,21 @@ def test_a_dropped_session_is_closed_when_collected():
         while io.call(server.logged_in_now) and time.monotonic() < end:
             time.sleep(0.02)
         assert io.call(server.logged_in_now) == 0
-    finally:
-        io.loop.call_soon_threadsafe(stop.set)
-        serving.result(5)
-        io.stop()
 
 
 # -- events ------------------------------------------------------------------------------
 def test_unsubscribe_from_another_thread_takes_effect_before_it_returns():
     """A flood on the I/O thread; cancel() from this thread: no delivery after it returns."""
 
-    async def serve() -> None:
-        async with FakeAMI(flood_every=0.0005) as server:
-            port.append(server.port)
-            ready.set()
-            await stop.wait()
-
-    io = IOThread(name="amilab-test-unsub")
-    port: list[int] = []
-    ready, stop = threading.Event(), asyncio.Event()
-    serving = io.submit(serve())
-    ready.wait(5)
-    try:
+    with served("unsub", flood_every=0.0005) as (io, server):
         session = amilab.connect(
-            "127.0.0.1", port[0], username="u", secret="s", auth="plain", io=io, ping_interval=None
+            "127.0.0.1",
+            server.port,
+            username="u",
+            secret="s",
+            auth="plain",
+            io=io,
+            ping_interval=None,
         )
         late = 0
         for _ in range(30):
@@ -299,10 +288,6 @@ def test_unsubscribe_from_another_thread_takes_effect_before_it_returns():
         time.sleep(0.05)
         assert len(queue) == size, "a closed events() queue kept receiving"
         session.close()
-    finally:
-        io.loop.call_soon_threadsafe(stop.set)
-        serving.result(5)
-        io.stop()
 
 
 async def test_coroutine_handlers_are_bounded_and_drops_counted():
