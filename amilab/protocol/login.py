@@ -20,7 +20,7 @@ from typing import Literal
 
 from amilab.errors import ActionError, AuthenticationError
 from amilab.protocol.result import ActionResult
-from amilab.protocol.serialize import Action
+from amilab.protocol.serialize import Action, format_value
 
 __all__ = ["AuthMode", "Credentials", "Secret", "challenge_key", "login_flow", "setup_flow"]
 
@@ -71,8 +71,15 @@ class Credentials:
     ) -> None:
         if auth not in ("md5", "plain", "auto"):
             raise ValueError(f"auth must be 'md5', 'plain' or 'auto', not {auth!r}")
+        hidden = Secret.wrap(secret)
+        del secret
+        # Checked here, when the client is built, not first at login deep inside the
+        # I/O loop: CR, LF and NUL would cut the Login action short (manager.c reads
+        # a line up to LF and a string up to NUL). The error never shows the value.
+        format_value("Username", username)
+        format_value("Secret", hidden.reveal())
         self.username = username
-        self.secret = Secret.wrap(secret)
+        self.secret = hidden
         self.auth: AuthMode = auth
         self.events = events
 

@@ -120,3 +120,16 @@ def test_login_repr_masks_secret() -> None:
     next(md5)
     login = md5.send(answer(Response="Success", Challenge="42"))
     assert challenge_key("42", SECRET) not in repr(login)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\r", "\n"])
+def test_credentials_with_control_characters_are_refused_at_once(char):
+    """A username or secret with CR, LF or NUL is refused when built, never echoing the secret."""
+    from amilab.protocol.login import Credentials
+
+    with pytest.raises(ValueError, match="Username"):
+        Credentials(f"ad{char}min", "pw")
+    secret = f"Sx7-secret{char}tail"
+    with pytest.raises(ValueError, match="Secret") as info:
+        Credentials("admin", secret)
+    assert "Sx7-secret" not in str(info.value) and "tail" not in str(info.value)
