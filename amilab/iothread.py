@@ -76,8 +76,12 @@ class _Handoff(Generic[T]):
         if self._task is not None:
             self._task.cancel()
 
-    def wait(self, timeout: float | None) -> None:
-        """Block until done, waking every INTERRUPT_POLL seconds for interrupts."""
+    def wait(self, timeout: float | None, alive: Callable[[], bool]) -> None:
+        """Block until done, waking every INTERRUPT_POLL seconds for interrupts.
+
+        Raises :class:`LoopThreadError` if the I/O thread stops meanwhile (its
+        loop would never run the coroutine), instead of waiting forever.
+        """
         end = None if timeout is None else time.monotonic() + timeout
         while True:
             left = INTERRUPT_POLL if end is None else min(INTERRUPT_POLL, end - time.monotonic())
@@ -85,6 +89,8 @@ class _Handoff(Generic[T]):
                 raise TimeoutError(f"no result from the I/O thread within {timeout}s")
             if self._done.acquire(timeout=left):
                 return
+            if not alive():
+                raise LoopThreadError("amilab's I/O thread stopped before the call finished")
 
     def result(self) -> T:
         """The coroutine's value, or its exception raised here (after :meth:`wait`)."""
@@ -148,10 +154,15 @@ class IOThread:
                 "a blocking amilab call was made from amilab's own I/O thread (inside an "
                 "event handler?); use the async API there (await client.action(...))"
             )
+        if not self.alive:
+            coro.close()
+            raise LoopThreadError(
+                "amilab's I/O thread is stopped (closed or shut down at exit); start a new session"
+            )
         handoff = _Handoff(coro)
         self.loop.call_soon_threadsafe(handoff.start)
         try:
-            handoff.wait(timeout)
+            handoff.wait(timeout, lambda: self.alive)
         except BaseException:
             # Interrupted (Ctrl-C) or out of time: cancel the coroutine on its loop.
             if not self.loop.is_closed():

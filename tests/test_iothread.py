@@ -75,3 +75,17 @@ def test_call_runs_on_the_loop_thread_with_keywords(io):
         "amilab-test-io",
         3,
     )
+
+
+def test_run_on_a_stopped_thread_fails_at_once():
+    """A stopped I/O thread never runs the coroutine: LoopThreadError, not a hang."""
+    thread = IOThread(name="amilab-test-stopped")
+    thread.stop()
+
+    async def never() -> None:
+        raise AssertionError("must not run")
+
+    start = time.monotonic()
+    with pytest.raises(LoopThreadError, match="stopped"):
+        thread.run(never())
+    assert time.monotonic() - start < 1.0
