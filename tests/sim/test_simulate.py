@@ -187,7 +187,7 @@ def test_events_are_whole_ami_blocks():
 
 def test_too_many_events_raise_with_what_to_do():
     """A run larger than max_events raises SimulationOverflow naming the limit and the fixes."""
-    with pytest.raises(SimulationOverflow, match="max_events=1,000 .* fewer minutes"):
+    with pytest.raises(SimulationOverflow, match=r"max_events=1,000 .* fewer minutes"):
         simulate(minutes=30, calls_per_minute=30, max_events=1_000)
 
 
