@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -205,3 +208,19 @@ def test_bad_arguments_say_what_is_wrong(kwargs, message):
     """Bad arguments raise ValueError naming the argument and the accepted values."""
     with pytest.raises(ValueError, match=message):
         simulate(**kwargs)
+
+
+def test_benchmark_quick_run_reports_the_goal():
+    """`benchmarks/simulate.py --quick` exits 0 with both rows and the 50,000 ev/CPU-s goal line."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "simulate.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "simulate()  " in proc.stdout and "PBX + ReceiveBuffer by hand" in proc.stdout
+    goal = re.search(r"per CPU-s\s+([\d.]+)x .*goal >= 1.0x\s+(met|MISSED)$", proc.stdout, re.M)
+    assert goal is not None and float(goal[1]) > 0, proc.stdout
