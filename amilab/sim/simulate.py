@@ -13,14 +13,16 @@ traffic, the Uniqueids and the bridge ids all come from the seed.
 
 Speed. The model encodes each event once, through
 :meth:`~amilab.protocol.ServerProtocol.event`, which validates every header
-(no CR, LF or NUL; a well-formed name) with a regex per header, twice. That
-was 85% of a run's CPU. :class:`FastPBX` encodes events itself and checks
-them whole: a header name is validated by the protocol package the first
-time it is seen (and remembered), values must be ``str``, and the finished
-block must hold exactly one CR, one LF per line and no NUL, which no value
-with a line break or a NUL can pass. Anything else (a new name, a non-str
-value, a suspicious byte) goes through ``ServerProtocol.event`` itself, which
-encodes it or raises its own error. Same bytes either way (a test compares).
+(no CR, LF or NUL; a well-formed name) with a regex per header, twice: an
+hour of default traffic took 2.8 s of CPU that way, 0.55 s with
+:func:`encode_event` (the model alone, no recorder). :class:`FastPBX`
+encodes events itself and checks them whole: a header name is validated by
+the protocol package the first time it is seen (and remembered), values must
+be ``str``, and the finished block must hold exactly one CR and one LF per
+line and no NUL, which no value with a line break or a NUL can pass.
+Anything else (a new name, a non-str value, a suspicious byte) goes through
+``ServerProtocol.event`` itself, which encodes it or raises its own error.
+Same bytes either way (a test compares).
 """
 
 from __future__ import annotations
