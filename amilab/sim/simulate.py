@@ -150,6 +150,11 @@ def simulate(
         parking_lots=parking_lots,
         asterisk=asterisk,
     )
+    if len(pbx.endpoints) < 2:
+        raise ValueError(
+            f"simulate needs at least 2 endpoints to place calls between, got "
+            f"{sorted(pbx.endpoints)}; pass endpoints=['100', '101', ...] or leave it out"
+        )
     recorder = EventRecorder(max_events=max_events, max_bytes=max_bytes, policy="stop")
     pbx.listeners.append(_session_sink(_reader(events), recorder, clock))
     pbx.traffic.start(rate=calls_per_minute / 60.0, seed=seed, mix=weights)

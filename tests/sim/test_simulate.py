@@ -209,6 +209,7 @@ def test_too_many_events_raise_with_what_to_do():
         ({"mix": {"answered": 1}}, r"unknown call kind\(s\) \['answered'\]"),
         ({"mix": {"busy": -1}}, "give a weight >= 0"),
         ({"mix": {"busy": 0}}, "every weight in mix is 0"),
+        ({"endpoints": ["100"]}, r"at least 2 endpoints .* got \['100'\]"),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(kwargs, message):
