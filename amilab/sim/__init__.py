@@ -10,6 +10,11 @@ test, or inside a running loop::
     sim.faults.drop_all()
     sim.stop()                         # or: with amilab.sim.start() as sim: ...
 
+``amilab.sim.simulate(minutes=60, calls_per_minute=30, seed=7)`` needs no
+thread or socket: it runs an hour of seeded traffic on a virtual clock in
+seconds of CPU and returns the events in an :class:`~amilab.EventRecorder`
+(:mod:`amilab.sim.simulate`).
+
 Asyncio code can run it on its own loop instead: ``async with
 SimulatorServer() as server:`` or ``server = await serve()``.
 
@@ -49,6 +54,7 @@ from amilab.sim.pbx import PBX, EndpointsArg, QueuesArg
 from amilab.sim.profiles import PROFILES, AsteriskProfile
 from amilab.sim.replay import replay as replay_events
 from amilab.sim.server import DEFAULT_USERS, SimulatorServer, serve
+from amilab.sim.simulate import SimulationOverflow, simulate
 from amilab.sim.traffic import Traffic
 
 __all__ = [
@@ -65,11 +71,13 @@ __all__ = [
     "PBXModel",
     "ParkingLot",
     "SimulatedPBX",
+    "SimulationOverflow",
     "SimulatorServer",
     "Traffic",
     "User",
     "VirtualClock",
     "serve",
+    "simulate",
     "start",
 ]
 
