@@ -111,6 +111,8 @@ class SimStart:
 
     events: str | None = None
     traffic: float | None = None
+    #: Which Asterisk to imitate (``--asterisk 22``); None: the notebook's default profile.
+    asterisk: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +329,12 @@ def _build_parser() -> _Parser:
         default=S,
         help="with sim: generate RATE calls per second",
     )
+    conn.add_argument(
+        "--asterisk",
+        metavar="VERSION",
+        default=S,
+        help="with sim: imitate Asterisk 20 (chan_sip + PJSIP, the default) or 22 (PJSIP only)",
+    )
     return p
 
 
@@ -334,9 +342,20 @@ _PARSER = _build_parser()
 #: Which options each form accepts; anything else is refused by name.
 _ALLOWED: dict[str, frozenset[str]] = {
     "connect": frozenset(
-        {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim", "traffic"}
+        {
+            "user",
+            "tls",
+            "cafile",
+            "auth",
+            "events",
+            "secret_env",
+            "secret",
+            "sim",
+            "traffic",
+            "asterisk",
+        }
     ),
-    "sim": frozenset({"events", "traffic"}),
+    "sim": frozenset({"events", "traffic", "asterisk"}),
     "action": frozenset({"out", "timeout", "raw", "numeric", "force"}),
     "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force"}),
     "command": frozenset({"timeout", "expand"}),
@@ -351,7 +370,9 @@ Forms:
   %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--cafile PEM] [--md5|--plain]
                [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
                                                      the config file, or a prompt)
-  %ami sim [--traffic RATE]                          start the built-in simulator, log in
+  %ami sim [--traffic RATE] [--asterisk 20|22]      start the built-in simulator, log in
+                                                     (20: chan_sip + PJSIP, the default;
+                                                     22: PJSIP only, as real Asterisk 22)
   %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
                                                      or the response when there are none)
   %ami command CLI COMMAND ...                       print a CLI command's output
@@ -550,12 +571,13 @@ def _host_port(target: str) -> tuple[str | None, int | None]:
 
 def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Connect | SimStart:
     if opts.pop("sim", False):
-        extra = set(opts) - {"events", "traffic"}
+        extra = set(opts) - {"events", "traffic", "asterisk"}
         if words or extra or secret is not None:
             raise CommandError("%ami connect --sim takes no address, user or secret")
-        return SimStart(events=opts.get("events"), traffic=opts.get("traffic"))
-    if "traffic" in opts:
-        raise CommandError("--traffic needs --sim (it drives the built-in simulator)")
+        return _sim_start(opts)
+    for only_sim in ("traffic", "asterisk"):
+        if only_sim in opts:
+            raise CommandError(f"--{only_sim} needs --sim (it configures the built-in simulator)")
     if len(words) > 1:
         raise CommandError(f"%ami connect takes one address, got {' '.join(words)!r}")
     host = port = profile = None
@@ -580,6 +602,12 @@ def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Conn
         events=opts.get("events"),
         secret_env=env_var,
         secret=secret,
+    )
+
+
+def _sim_start(opts: dict[str, Any]) -> SimStart:
+    return SimStart(
+        events=opts.get("events"), traffic=opts.get("traffic"), asterisk=opts.get("asterisk")
     )
 
 
@@ -614,7 +642,7 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
         )
     _no_words(sub, words)
     simple: dict[str, Command] = {
-        "sim": SimStart(events=opts.get("events"), traffic=opts.get("traffic")),
+        "sim": _sim_start(opts),
         "disconnect": Disconnect(),
         "status": Status(),
         "actions": ListActions(out=_out_name(opts)),

@@ -47,6 +47,7 @@ from traitlets.config.configurable import Configurable
 
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
+from amilab.catalog.chan_sip import pjsip_equivalent
 from amilab.client import AMIClient
 from amilab.errors import (
     ActionError,
@@ -95,6 +96,10 @@ VERSION_PROBE_TIMEOUT = 2.0
 #: difflib similarity a name needs to be offered as "did you mean" (0.6, its default,
 #: offers Login for Originat).
 SUGGEST_CUTOFF = 0.75
+#: The Asterisk ``%ami sim`` imitates by default: 20, chan_sip beside PJSIP, so the
+#: habit the field still has (``%ami SIPPeers``) works out of the box (issue 10 §3);
+#: ``--asterisk 22`` gives the profile checked against the real Asterisk 22 sandbox.
+SIM_ASTERISK = "20"
 _NOT_CONNECTED = (
     "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
     "or %ami sim for the built-in simulator"
@@ -117,6 +122,17 @@ def _facts(name: str, *, event: bool) -> str | None:
         return None if found is None else event_help(found)
     doc = cat.action(name)
     return None if doc is None else action_help(doc)
+
+
+def _no_chan_sip(action: str) -> str:
+    """The hint for a chan_sip action a server refused: it has no chan_sip, use PJSIP's."""
+    pjsip = pjsip_equivalent(action)
+    if pjsip is None:
+        return ""
+    return (
+        f" This server has no chan_sip (removed in Asterisk 21): use %ami {pjsip} instead"
+        " (or %ami sim --asterisk 20 for a simulator with chan_sip)."
+    )
 
 
 @magics_class
@@ -237,13 +253,14 @@ class AmiMagics(Magics, Configurable):
         import amilab.sim
 
         self.close()
-        sim = amilab.sim.start(traffic=cmd.traffic)
+        asterisk = cmd.asterisk or SIM_ASTERISK
+        sim = amilab.sim.start(traffic=cmd.traffic, asterisk=asterisk)
         self.sim = sim
         user = amilab.sim.DEFAULT_USER
         secret = Secret(sim.users[user].secret)
         settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
         try:
-            self._open(settings, label="simulator")
+            self._open(settings, label=sim.banner)
         except BaseException:
             self.close()
             raise
@@ -271,10 +288,9 @@ class AmiMagics(Magics, Configurable):
         self._io, self.session = io, session
         self._connected_at = time.monotonic()
         self.catalog.reset()
-        what = f"{label} " if label else ""
-        print(
-            f"Connected to {what}{client.host}:{client.port} as {client.username}{self._server()}"
-        )
+        where = f"{client.host}:{client.port}"
+        what = f"{label} at {where}" if label else where
+        print(f"Connected to {what} as {client.username}{self._server()}")
 
     def _server(self) -> str:
         """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
@@ -338,7 +354,7 @@ class AmiMagics(Magics, Configurable):
         c = session.client
         up = int(time.monotonic() - self._connected_at)
         state = "connected" if session.connected else f"not connected ({c.state}; reconnecting)"
-        sim = ", simulator" if self.sim is not None else ""
+        sim = f", {self.sim.banner}" if self.sim is not None else ""
         last = f", last: {self.last!r}" if self.last is not None else ""
         print(
             f"{c.username}@{c.host}:{c.port} AMI {c.version or '?'}{sim}: {state}, "
@@ -536,7 +552,7 @@ class AmiMagics(Magics, Configurable):
             text = str(exc)
             if "unknown command" in text.lower() and exc.result is not None:
                 action = getattr(exc.result.action, "name", "")
-                text += self._suggest(action) if action else ""
+                text += _no_chan_sip(action) or self._suggest(action) if action else ""
             return text
         if isinstance(exc, AuthenticationError):
             return f"login refused: {exc}"

@@ -92,6 +92,8 @@ def test_lowercase_subcommand_vs_action():
         ("connect --sim", SimStart()),
         ("connect --sim --events off", SimStart(events="off")),
         ("sim --traffic 2.5", SimStart(traffic=2.5)),
+        ("sim --asterisk 22", SimStart(asterisk="22")),
+        ("connect --sim --asterisk 20", SimStart(asterisk="20")),
         ("monitor", Monitor()),
         ("monitor Hangup New*", Monitor(("Hangup", "New*"))),
         (
@@ -160,6 +162,8 @@ def test_command_takes_the_raw_rest():
         ("Ping --for 3", "--for does not apply"),
         ("status --user x", "--user does not apply"),
         ("connect h --traffic 2", "--traffic needs --sim"),
+        ("connect h --asterisk 22", "--asterisk needs --sim"),
+        ("events --asterisk 22", "--asterisk does not apply"),
         ("Ping --traffic 2", "--traffic does not apply"),
         ("events --timeout 0", "positive"),
         ("events --max 0", "positive whole number"),
