@@ -103,6 +103,8 @@ class Connect:
     events: str | None = None
     secret_env: str | None = None
     secret: str | None = field(default=None, repr=False)
+    #: Refuse actions that may write, for this connection (``--read-only``).
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class SimStart:
     traffic: float | None = None
     #: Which Asterisk to imitate (``--asterisk 22``); None: the notebook's default profile.
     asterisk: str | None = None
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,8 @@ class RunAction:
     numeric: bool | None = None
     #: Send even when a required header is missing (``--force``).
     force: bool = False
+    #: Show the bytes that would be sent and send nothing (``--dry-run``).
+    dry_run: bool = False
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -174,6 +179,7 @@ class Script:
     actions: tuple[RunAction, ...]
     out: str | None = None
     raw: bool = False
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +283,12 @@ def _build_parser() -> _Parser:
         default=S,
         help="send even if a required header is missing (see %%ami help ACTION)",
     )
+    results.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=S,
+        help="show the bytes that would be sent (secrets masked); send nothing",
+    )
     events = p.add_argument_group("events")
     events.add_argument(
         "--for",
@@ -335,6 +347,12 @@ def _build_parser() -> _Parser:
         default=S,
         help="with sim: imitate Asterisk 20 (chan_sip + PJSIP, the default) or 22 (PJSIP only)",
     )
+    conn.add_argument(
+        "--read-only",
+        action="store_true",
+        default=S,
+        help="refuse, locally, actions that may write (see AmiMagics.read_only)",
+    )
     return p
 
 
@@ -353,11 +371,12 @@ _ALLOWED: dict[str, frozenset[str]] = {
             "sim",
             "traffic",
             "asterisk",
+            "read_only",
         }
     ),
-    "sim": frozenset({"events", "traffic", "asterisk"}),
-    "action": frozenset({"out", "timeout", "raw", "numeric", "force"}),
-    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force"}),
+    "sim": frozenset({"events", "traffic", "asterisk", "read_only"}),
+    "action": frozenset({"out", "timeout", "raw", "numeric", "force", "dry_run"}),
+    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force", "dry_run"}),
     "command": frozenset({"timeout", "expand"}),
     "events": frozenset({"seconds", "limit", "quiet", "out", "numeric"}),
     "actions": frozenset({"out"}),
@@ -374,7 +393,8 @@ Forms:
                                                      (20: chan_sip + PJSIP, the default;
                                                      22: PJSIP only, as real Asterisk 22)
   %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
-                                                     or the response when there are none)
+                                                     or the response when there are none);
+                                                     --dry-run shows the bytes, sends nothing
   %ami command CLI COMMAND ...                       print a CLI command's output
   %ami help ACTION | %ami help event NAME            syntax, required headers, privilege,
                                                      events (offline, from the catalog),
@@ -396,7 +416,9 @@ Forms:
 Lowercase words are sub-commands; anything else is an AMI action name
 (``%ami status`` is the connection, ``%ami Status`` the AMI action).
 An action missing a header Asterisk requires is not sent (one-line error
-naming it); --force sends it anyway.
+naming it); --force sends it anyway. In read-only mode (%ami connect
+--read-only, or %config AmiMagics.read_only = True) actions that may write
+are refused before anything is sent.
 Repeated keys send repeated headers (Variable=A=1 Variable=B=2). Values follow
 shell quoting ('a b' or "a b"); backslashes are literal. {{name}} on a line is
 replaced by the Python variable's value (attributes and [index] allowed);
@@ -571,7 +593,7 @@ def _host_port(target: str) -> tuple[str | None, int | None]:
 
 def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Connect | SimStart:
     if opts.pop("sim", False):
-        extra = set(opts) - {"events", "traffic", "asterisk"}
+        extra = set(opts) - {"events", "traffic", "asterisk", "read_only"}
         if words or extra or secret is not None:
             raise CommandError("%ami connect --sim takes no address, user or secret")
         return _sim_start(opts)
@@ -602,12 +624,16 @@ def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Conn
         events=opts.get("events"),
         secret_env=env_var,
         secret=secret,
+        read_only=bool(opts.get("read_only")),
     )
 
 
 def _sim_start(opts: dict[str, Any]) -> SimStart:
     return SimStart(
-        events=opts.get("events"), traffic=opts.get("traffic"), asterisk=opts.get("asterisk")
+        events=opts.get("events"),
+        traffic=opts.get("traffic"),
+        asterisk=opts.get("asterisk"),
+        read_only=bool(opts.get("read_only")),
     )
 
 
@@ -686,6 +712,7 @@ def parse_line(line: str, expand: Expand | None = None) -> Command:
         raw=bool(opts.get("raw")),
         numeric=opts.get("numeric"),
         force=bool(opts.get("force")),
+        dry_run=bool(opts.get("dry_run")),
     )
 
 
@@ -789,7 +816,9 @@ def parse_cell(line: str, body: str, expand: Expand | None = None) -> Command:
         RunAction(name, headers, timeout=timeout, numeric=numeric, force=force)
         for name, headers in parse_body(body, default, body_expand)
     )
-    return Script(actions, out=_out_name(opts), raw=bool(opts.get("raw")))
+    return Script(
+        actions, out=_out_name(opts), raw=bool(opts.get("raw")), dry_run=bool(opts.get("dry_run"))
+    )
 
 
 # -- validation ------------------------------------------------------------------

@@ -30,7 +30,7 @@ import ssl
 import sys
 import time
 from collections import ChainMap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
@@ -74,6 +74,7 @@ from amilab.notebook.config import (
     permission_warning,
     resolve,
 )
+from amilab.notebook.guard import dry_run_text, write_reason
 from amilab.protocol.login import Secret
 from amilab.session import Session
 
@@ -105,6 +106,10 @@ _NOT_CONNECTED = (
     "or %ami sim for the built-in simulator"
 )
 _EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
+
+
+class ReadOnlyRefusal(ValueError):
+    """Read-only mode refused an action that may write; nothing was sent."""
 
 
 def _summary(msg: Message) -> str:
@@ -174,6 +179,11 @@ class AmiMagics(Magics, Configurable):
         DEFAULT_CONFIG_FILE,
         help="INI file of named connections ([default], [lab] ...) for %ami connect @name.",
     ).tag(config=True)
+    read_only = Bool(
+        False,
+        help="Refuse, locally and in one line, actions that may write (Originate, Hangup, "
+        "Command, ...); nothing is sent. %ami connect --read-only does it for one connection.",
+    ).tag(config=True)
     events_for = Float(5.0, help="Seconds %ami events collects when --for is not given.").tag(
         config=True
     )
@@ -188,6 +198,8 @@ class AmiMagics(Magics, Configurable):
         self._io: IOThread | None = None
         self._monitors: list[Any] = []
         self._connected_at = 0.0
+        #: ``--read-only`` on the current connection (the trait applies to all).
+        self._read_only_link = False
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -247,7 +259,7 @@ class AmiMagics(Magics, Configurable):
             config_path=self.config_file,
         )
         self.close()
-        self._open(settings)
+        self._open(settings, read_only=cmd.read_only)
 
     def _do_SimStart(self, cmd: cmds.SimStart) -> None:
         import amilab.sim
@@ -260,12 +272,12 @@ class AmiMagics(Magics, Configurable):
         secret = Secret(sim.users[user].secret)
         settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
         try:
-            self._open(settings, label=sim.banner)
+            self._open(settings, label=sim.banner, read_only=cmd.read_only)
         except BaseException:
             self.close()
             raise
 
-    def _open(self, s: Settings, label: str = "") -> None:
+    def _open(self, s: Settings, label: str = "", *, read_only: bool = False) -> None:
         io = IOThread(name="amilab-notebook-io")
         atexit.register(io.stop)
         client = AMIClient(
@@ -286,11 +298,13 @@ class AmiMagics(Magics, Configurable):
             self._stop_io(io)
             raise
         self._io, self.session = io, session
+        self._read_only_link = read_only
         self._connected_at = time.monotonic()
         self.catalog.reset()
         where = f"{client.host}:{client.port}"
         what = f"{label} at {where}" if label else where
-        print(f"Connected to {what} as {client.username}{self._server()}")
+        guarded = " (read-only)" if self._read_only else ""
+        print(f"Connected to {what} as {client.username}{self._server()}{guarded}")
 
     def _server(self) -> str:
         """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
@@ -331,6 +345,7 @@ class AmiMagics(Magics, Configurable):
             if sim is not None:
                 sim.stop()
             self.catalog.reset()
+            self._read_only_link = False
 
     def _do_Disconnect(self, cmd: cmds.Disconnect) -> None:
         session, sim = self.session, self.sim
@@ -355,6 +370,7 @@ class AmiMagics(Magics, Configurable):
         up = int(time.monotonic() - self._connected_at)
         state = "connected" if session.connected else f"not connected ({c.state}; reconnecting)"
         sim = f", {self.sim.banner}" if self.sim is not None else ""
+        sim += ", read-only" if self._read_only else ""
         last = f", last: {self.last!r}" if self.last is not None else ""
         print(
             f"{c.username}@{c.host}:{c.port} AMI {c.version or '?'}{sim}: {state}, "
@@ -405,8 +421,50 @@ class AmiMagics(Magics, Configurable):
         print(f"{out} = {what}")
         return None
 
+    @property
+    def _read_only(self) -> bool:
+        return bool(self.read_only or self._read_only_link)
+
+    def _guard(self, actions: Sequence[cmds.RunAction]) -> None:
+        """In read-only mode, refuse the first action that may write; nothing is sent."""
+        if not self._read_only:
+            return
+        for action in actions:
+            reason = write_reason(action.name, load_catalog())
+            if reason is not None:
+                how = (
+                    "reconnect without --read-only"
+                    if self._read_only_link and not self.read_only
+                    else "%config AmiMagics.read_only = False"
+                )
+                raise ReadOnlyRefusal(
+                    f"read-only: {action.name} {reason}; nothing was sent ({how} to allow it)"
+                )
+
+    def _dry_run(self, actions: Sequence[cmds.RunAction]) -> None:
+        """Print what each action would be sent as; connect to nothing, send nothing."""
+        for number, action in enumerate(actions, start=1):
+            if len(actions) > 1:
+                print(f"# action {number} of {len(actions)}")
+            print(self._scrub(dry_run_text(action.name, action.headers)))
+        notes = []
+        try:
+            cmds.check_required(actions, load_catalog())
+        except cmds.MissingHeaders as exc:
+            notes.append(str(exc).split("; nothing was sent")[0])
+        try:
+            self._guard(actions)
+        except ReadOnlyRefusal as exc:
+            notes.append(str(exc).split("; nothing was sent")[0])
+        sent = "dry run: nothing was sent"
+        print(f"({sent}; it would be refused: {'; '.join(notes)})" if notes else f"({sent})")
+
     def _do_RunAction(self, cmd: cmds.RunAction) -> Any:
+        if cmd.dry_run:
+            self._dry_run([cmd])
+            return None
         cmds.check_required([cmd], load_catalog())
+        self._guard([cmd])
         result = self._send(cmd)
         value = result if cmd.raw else self._frame(result, cmd.numeric)
         return self._output(value, cmd.out)
@@ -414,7 +472,11 @@ class AmiMagics(Magics, Configurable):
     def _do_Script(self, cmd: cmds.Script) -> Any:
         import pandas as pd
 
+        if cmd.dry_run:
+            self._dry_run(cmd.actions)
+            return None
         cmds.check_required(cmd.actions, load_catalog())
+        self._guard(cmd.actions)
         results: list[tuple[str, ActionResult]] = []
         for number, action in enumerate(cmd.actions, start=1):
             try:
@@ -438,6 +500,7 @@ class AmiMagics(Magics, Configurable):
         return self._output(value, cmd.out)
 
     def _do_RunCommand(self, cmd: cmds.RunCommand) -> None:
+        self._guard([cmds.RunAction("Command")])
         session = self._require()
         timeout = cmd.timeout if cmd.timeout is not None else self.timeout
         for text in cmd.commands:

@@ -94,6 +94,7 @@ def test_lowercase_subcommand_vs_action():
         ("sim --traffic 2.5", SimStart(traffic=2.5)),
         ("sim --asterisk 22", SimStart(asterisk="22")),
         ("connect --sim --asterisk 20", SimStart(asterisk="20")),
+        ("sim --read-only", SimStart(read_only=True)),
         ("monitor", Monitor()),
         ("monitor Hangup New*", Monitor(("Hangup", "New*"))),
         (
@@ -120,6 +121,14 @@ def test_connect_forms():
     assert parse_line("connect @lab --events call,system --secret-env LAB") == Connect(
         profile="lab", events="call,system", secret_env="LAB"
     )
+    assert parse_line("connect h --read-only") == Connect(host="h", read_only=True)
+
+
+def test_dry_run_on_actions_and_cells():
+    """--dry-run is an option of an action line and of a %%ami cell."""
+    assert parse_line("Ping --dry-run") == RunAction("Ping", dry_run=True)
+    cell = parse_cell("--dry-run", "Action: Ping\n")
+    assert isinstance(cell, Script) and cell.dry_run
 
 
 def test_connect_secret_is_taken_and_hidden():
@@ -164,6 +173,8 @@ def test_command_takes_the_raw_rest():
         ("connect h --traffic 2", "--traffic needs --sim"),
         ("connect h --asterisk 22", "--asterisk needs --sim"),
         ("events --asterisk 22", "--asterisk does not apply"),
+        ("events --dry-run", "--dry-run does not apply"),
+        ("status --read-only", "--read-only does not apply"),
         ("Ping --traffic 2", "--traffic does not apply"),
         ("events --timeout 0", "positive"),
         ("events --max 0", "positive whole number"),
