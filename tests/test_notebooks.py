@@ -203,10 +203,10 @@ def test_quickstart_shows_the_endpoints_table(runs: dict[str, Run]) -> None:
     """The quickstart's PJSIPShowEndpoints and SIPPeers render as tables with phone 100;
     SIPPeers on the strict 22 profile fails in one line naming PJSIPShowEndpoints."""
     notebook = _checked(runs, "01_quickstart.ipynb")
-    tables = [html for html in _texts(notebook, "text/html") if "EndpointList" in html]
-    assert tables, "no EndpointList table"
+    tables = [html for html in _texts(notebook, "text/html") if "<th>Auths</th>" in html]
+    assert tables, "no PJSIPShowEndpoints table"
     assert re.search(r"<td>100</td>", tables[0])
-    peers = [html for html in _texts(notebook, "text/html") if "PeerEntry" in html]
+    peers = [html for html in _texts(notebook, "text/html") if "<th>Channeltype</th>" in html]
     assert peers and re.search(r"<td>100</td>", peers[0]), "no SIPPeers table"
     printed = "".join(_texts(notebook, "stream"))
     assert "Connected to simulated Asterisk 20.20.1 (chan_sip + PJSIP)" in printed

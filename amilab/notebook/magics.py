@@ -48,7 +48,7 @@ from traitlets.config.configurable import Configurable
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
 from amilab.catalog.chan_sip import pjsip_equivalent
-from amilab.client import AMIClient
+from amilab.client import AMIClient, default_deadline
 from amilab.errors import (
     ActionError,
     AMIError,
@@ -75,6 +75,7 @@ from amilab.notebook.config import (
     resolve,
 )
 from amilab.notebook.guard import dry_run_text, write_reason
+from amilab.protocol import Action
 from amilab.protocol.login import Secret
 from amilab.session import Session
 
@@ -104,6 +105,17 @@ SIM_ASTERISK = "20"
 _NOT_CONNECTED = (
     "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
     "or %ami sim for the built-in simulator"
+)
+#: List-item columns that say the same on every row of one action's answer: the
+#: item event's name and our own ActionID. Dropped from tables unless kept.
+CONSTANT_COLUMNS = ("Event", "ActionID")
+#: ``DataFrame.attrs`` key marking a table made by the magic, shown without wrapping.
+NOWRAP_ATTR = "amilab.nowrap"
+#: Wrapped around such a table's HTML so a long value widens its column (the frontend
+#: scrolls) instead of breaking an ID such as a Uniqueid or a channel name over lines.
+_NOWRAP_STYLE = (
+    "<style>.amilab-nowrap td, .amilab-nowrap th {white-space: nowrap;}</style>"
+    '<div class="amilab-nowrap">'
 )
 _EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
 
@@ -178,6 +190,11 @@ class AmiMagics(Magics, Configurable):
     config_file = Unicode(
         DEFAULT_CONFIG_FILE,
         help="INI file of named connections ([default], [lab] ...) for %ami connect @name.",
+    ).tag(config=True)
+    keep_constant_columns = Bool(
+        False,
+        help="Keep the Event and ActionID columns in result tables even when every row has "
+        "the same value (they are dropped by default; the ActionResult in _ami keeps all).",
     ).tag(config=True)
     read_only = Bool(
         False,
@@ -381,8 +398,10 @@ class AmiMagics(Magics, Configurable):
     def _send(self, cmd: cmds.RunAction) -> ActionResult:
         session = self._require()
         timeout = cmd.timeout if cmd.timeout is not None else self.timeout
+        action = Action(cmd.name, list(cmd.headers))
         try:
-            result = session.action(cmd.name, list(cmd.headers), timeout=timeout)
+            # The README's rule: a sync Originate waits for its AMI Timeout plus ours.
+            result = session.action(action, timeout=default_deadline(action, timeout))
         except ActionError as exc:
             if exc.result is not None:
                 # The client's results are amilab.results.ActionResult (with .df).
@@ -400,7 +419,16 @@ class AmiMagics(Magics, Configurable):
         return cast('bool | Literal["known"]', self.numeric if option is None else option)
 
     def _frame(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
-        return self._limit(result.to_frame(numeric=self._numeric(numeric)))
+        return self._limit(self._table(result, numeric))
+
+    def _table(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
+        """The result as a table that leads with what matters (see ``keep_constant_columns``)."""
+        frame = result.to_frame(numeric=self._numeric(numeric))
+        if not self.keep_constant_columns and len(frame):
+            same = [c for c in CONSTANT_COLUMNS if c in frame and frame[c].nunique() <= 1]
+            frame = frame.drop(columns=same)
+        frame.attrs[NOWRAP_ATTR] = True
+        return frame
 
     def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.autolimit and len(frame) > self.autolimit:
@@ -493,10 +521,11 @@ class AmiMagics(Magics, Configurable):
         else:
             frames = []
             for (name, result), action in zip(results, cmd.actions, strict=True):
-                frame = result.to_frame(numeric=self._numeric(action.numeric))
+                frame = self._table(result, action.numeric)
                 frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
                 frames.append(frame)
             value = self._limit(pd.concat(frames, ignore_index=True))
+            value.attrs[NOWRAP_ATTR] = True
         return self._output(value, cmd.out)
 
     def _do_RunCommand(self, cmd: cmds.RunCommand) -> None:
@@ -506,7 +535,15 @@ class AmiMagics(Magics, Configurable):
         for text in cmd.commands:
             if len(cmd.commands) > 1:
                 print(f"> {text}")
-            output = session.command(text, timeout=timeout)
+            try:
+                output = session.command(text, timeout=timeout)
+            except ActionError as exc:
+                # Asterisk says only "Command output follows" in Message; the reason is in
+                # the Output lines (tests/fixtures/asterisk22/command_unknown.ami).
+                said = getattr(exc.result, "output", "") if exc.result is not None else ""
+                if not said.strip():
+                    raise
+                raise ActionError(f"{text!r} failed: {said.strip()}", exc.result) from None
             print(output)
 
     def _do_Last(self, cmd: cmds.Last) -> Any:
@@ -683,6 +720,20 @@ def _registered(ipython: Any) -> AmiMagics | None:
     return found if isinstance(found, AmiMagics) else None
 
 
+#: DataFrame's ``__module__`` and name; IPython matches deferred printers on them, so
+#: pandas is not imported at load. pandas 3 says ``pandas``; pandas 2 said
+#: ``pandas.core.frame``.
+_DATAFRAMES = (("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame"))
+
+
+def _frame_html(frame: Any) -> str | None:
+    """A DataFrame's own HTML; the magic's tables (marked in ``attrs``) without wrapping."""
+    text: str | None = frame._repr_html_()
+    if text is None or not frame.attrs.get(NOWRAP_ATTR):
+        return text
+    return f"{_NOWRAP_STYLE}{text}</div>"
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%ami``/``%%ami``, its settings and its tab completion (idempotent)."""
     if _registered(ipython) is not None:
@@ -691,6 +742,9 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.configurables.append(magics)
     ipython.Completer.custom_matchers.append(magics.matcher)
+    html = ipython.display_formatter.formatters["text/html"]
+    for module, name in _DATAFRAMES:
+        html.for_type_by_name(module, name, _frame_html)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -710,3 +764,14 @@ def unload_ipython_extension(ipython: Any) -> None:
         matchers = ipython.Completer.custom_matchers
         if magics.matcher in matchers:
             matchers.remove(magics.matcher)
+        _forget_frame_html(ipython.display_formatter.formatters["text/html"])
+
+
+def _forget_frame_html(html: Any) -> None:
+    """Remove our DataFrame printer, deferred or (once a frame was shown) by type."""
+    for key in _DATAFRAMES:
+        if html.deferred_printers.get(key) is _frame_html:
+            del html.deferred_printers[key]
+    for typ, printer in list(html.type_printers.items()):
+        if printer is _frame_html:
+            del html.type_printers[typ]

@@ -146,7 +146,7 @@ def test_action_returns_dataframe_of_list_items(ip):
     df = ip.user_ns["df"]
     assert isinstance(df, pd.DataFrame)
     assert set(df["ObjectName"]) >= {"100", "101"}
-    assert (df["Event"] == "EndpointList").all()
+    assert (ip.user_ns["_ami"].to_frame()["Event"] == "EndpointList").all()
 
 
 def test_action_without_list_returns_response(ip):
