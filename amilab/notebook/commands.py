@@ -48,8 +48,10 @@ __all__ = [
     "RunAction",
     "RunCommand",
     "Script",
+    "SimFaults",
     "SimStart",
     "Status",
+    "Trace",
     "check_required",
     "expand_fields",
     "parse_body",
@@ -71,7 +73,12 @@ SUBCOMMANDS = (
     "monitor",
     "sim",
     "status",
+    "trace",
 )
+#: ``%ami trace`` modes; ``show`` when none is given.
+TRACE_MODES = ("on", "off", "show", "clear")
+#: ``%ami sim faults KIND``: the simulator's faults reachable from the magic.
+SIM_FAULTS = ("drop", "half-open", "restart", "clear")
 #: Characters allowed in an action name: Asterisk's are ASCII words
 #: (``PJSIPShowEndpoints``, ``DBGet``); some third-party modules use ``-``.
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
@@ -116,6 +123,21 @@ class SimStart:
     #: Which Asterisk to imitate (``--asterisk 22``); None: the notebook's default profile.
     asterisk: str | None = None
     read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimFaults:
+    """``%ami sim faults drop|half-open [S]|restart|clear``: break the magic's simulator."""
+
+    kind: str
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """``%ami trace [on|off|show|clear]``: the notebook session's wire trace."""
+
+    mode: str = "show"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +234,8 @@ class Monitor:
 Command: TypeAlias = (
     Connect
     | SimStart
+    | SimFaults
+    | Trace
     | Disconnect
     | Status
     | Help
@@ -403,6 +427,8 @@ Forms:
   %ami events [PATTERN ...] [--for S] [--max N]      collect events -> DataFrame
   %ami monitor [PATTERN ...]                         live event monitor widget
   %ami last                                          the last ActionResult (also in _ami)
+  %ami trace [on|off|show|clear]                     the session's wire trace (secrets masked)
+  %ami sim faults drop|half-open [S]|restart|clear   break the magic's simulator on purpose
   %ami status | %ami disconnect
 
   %%ami [ACTION] [-o NAME] [--expand]                cell: AMI's own "Key: Value" lines;
@@ -637,6 +663,22 @@ def _sim_start(opts: dict[str, Any]) -> SimStart:
     )
 
 
+def _sim_faults(words: list[str], opts: dict[str, Any]) -> SimFaults:
+    usage = "usage: %ami sim faults drop | half-open [SECONDS] | restart | clear"
+    if words[0] != "faults" or len(words) < 2 or words[1] not in SIM_FAULTS or opts:
+        raise CommandError(usage)
+    kind, rest = words[1], words[2:]
+    if (kind != "half-open" and rest) or len(rest) > 1:
+        raise CommandError(usage)
+    seconds = None
+    if rest:
+        try:
+            seconds = _positive(rest[0])
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"half-open: {exc}") from None
+    return SimFaults(kind, seconds)
+
+
 def _no_words(sub: str, words: list[str]) -> None:
     if words:
         raise CommandError(f"%ami {sub} takes no arguments, got {' '.join(words)!r}")
@@ -666,6 +708,12 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
             out=_out_name(opts),
             numeric=opts.get("numeric"),
         )
+    if sub == "trace":
+        if len(words) > 1 or (words and words[0] not in TRACE_MODES):
+            raise CommandError(f"usage: %ami trace [{'|'.join(TRACE_MODES)}]")
+        return Trace(words[0] if words else "show")
+    if sub == "sim" and words:
+        return _sim_faults(words, opts)
     _no_words(sub, words)
     simple: dict[str, Command] = {
         "sim": _sim_start(opts),

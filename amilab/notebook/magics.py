@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import difflib
 import getpass
 import queue
 import re
+import socket
 import ssl
 import sys
 import time
-from collections import ChainMap
+from collections import ChainMap, deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -48,7 +50,7 @@ from traitlets.config.configurable import Configurable
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
 from amilab.catalog.chan_sip import pjsip_equivalent
-from amilab.client import AMIClient, default_deadline
+from amilab.client import DEFAULT_PORT, DEFAULT_TLS_PORT, ConnectionEvent, default_deadline
 from amilab.errors import (
     ActionError,
     AMIError,
@@ -78,6 +80,7 @@ from amilab.notebook.guard import dry_run_text, write_reason
 from amilab.protocol import Action
 from amilab.protocol.login import Secret
 from amilab.session import Session
+from amilab.session import connect as ami_connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,6 +109,8 @@ _NOT_CONNECTED = (
     "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
     "or %ami sim for the built-in simulator"
 )
+#: I/O-thread messages kept for the kernel to print (a flapping link must not grow memory).
+MAX_NEWS = 100
 #: List-item columns that say the same on every row of one action's answer: the
 #: item event's name and our own ActionID. Dropped from tables unless kept.
 CONSTANT_COLUMNS = ("Event", "ActionID")
@@ -139,6 +144,20 @@ def _facts(name: str, *, event: bool) -> str | None:
         return None if found is None else event_help(found)
     doc = cat.action(name)
     return None if doc is None else action_help(doc)
+
+
+def _probe(s: Settings, timeout: float) -> None:
+    """Check the host accepts a TCP connection, so a wrong address fails before any prompt."""
+    port = s.port or (DEFAULT_TLS_PORT if s.tls else DEFAULT_PORT)
+    try:
+        with socket.create_connection((s.host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConnectionError(
+            f"cannot reach {s.host}:{port} ({reason}); no secret was asked, "
+            "and the current session (if any) is kept"
+        ) from None
 
 
 def _no_chan_sip(action: str) -> str:
@@ -214,7 +233,10 @@ class AmiMagics(Magics, Configurable):
         self.catalog = ActionCatalog()
         self._io: IOThread | None = None
         self._monitors: list[Any] = []
+        self._unwatch: Callable[[], None] | None = None
         self._connected_at = 0.0
+        #: Messages from the I/O thread (link dropped, reconnected), printed by the kernel.
+        self._news: deque[str] = deque(maxlen=MAX_NEWS)
         #: ``--read-only`` on the current connection (the trait applies to all).
         self._read_only_link = False
 
@@ -267,61 +289,108 @@ class AmiMagics(Magics, Configurable):
                 f"${self.secret_env} or {self.config_file}",
                 file=sys.stderr,
             )
+        asked: list[str] = []
+
+        def later(text: str) -> str:
+            asked.append(text)
+            return ""
+
         settings = resolve(
             cmd,
             env=Environment(),
             profiles=self._profiles(),
             defaults=self._defaults(),
-            prompt=getpass.getpass,
+            prompt=later,
             config_path=self.config_file,
         )
-        self.close()
-        self._open(settings, read_only=cmd.read_only)
+        if asked:
+            # Ask for the secret only once the host answers: a typo in the address must
+            # not cost the user a secret typed for nothing.
+            _probe(settings, self.timeout)
+            secret = Secret(getpass.getpass(asked[0]))
+            settings = dataclasses.replace(settings, secret=secret, secret_source="prompt")
+        io, session = self._login(settings)  # the working session is kept if this fails
+        self._adopt(io, session, read_only=cmd.read_only)
 
     def _do_SimStart(self, cmd: cmds.SimStart) -> None:
         import amilab.sim
 
-        self.close()
         asterisk = cmd.asterisk or SIM_ASTERISK
+        old = self.sim
+        if old is not None and self.session is not None and self.session.connected:
+            # Plain `%ami sim` again (or the same profile asked for) reuses ours; anything
+            # else replaces it, and says so: never a second simulator silently.
+            wanted = cmds.SimStart(
+                asterisk=cmd.asterisk and old.profile.name, read_only=cmd.read_only
+            )
+            if cmd == wanted and cmd.read_only == self._read_only_link:
+                print(
+                    f"Already connected to {old.banner} at {old.host}:{old.port}; reusing it "
+                    "(%ami disconnect first for a new one)"
+                )
+                return
         sim = amilab.sim.start(traffic=cmd.traffic, asterisk=asterisk)
-        self.sim = sim
         user = amilab.sim.DEFAULT_USER
         secret = Secret(sim.users[user].secret)
         settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
         try:
-            self._open(settings, label=sim.banner, read_only=cmd.read_only)
+            io, session = self._login(settings)
         except BaseException:
-            self.close()
+            sim.stop()
             raise
+        if old is not None:
+            print(f"Stopping the previous simulator at {old.host}:{old.port} ({old.banner})")
+        self._adopt(io, session, sim=sim, read_only=cmd.read_only)
 
-    def _open(self, s: Settings, label: str = "", *, read_only: bool = False) -> None:
+    def _login(self, s: Settings) -> tuple[IOThread, Session]:
+        """A new session on a new I/O thread, logged in; nothing of ours changes yet."""
         io = IOThread(name="amilab-notebook-io")
         atexit.register(io.stop)
-        client = AMIClient(
-            s.host,
-            s.port,
-            username=s.user,
-            secret=s.secret,
-            auth=s.auth,  # type: ignore[arg-type]
-            tls=ssl.create_default_context(cafile=s.cafile) if s.cafile else s.tls,
-            events=s.events,
-            timeout=self.timeout,
-            connect_timeout=self.timeout,
-        )
-        session = Session(client, io)
         try:
-            session.connect()
+            session = ami_connect(
+                s.host,
+                s.port,
+                username=s.user,
+                secret=s.secret,
+                io=io,
+                auth=s.auth,
+                tls=ssl.create_default_context(cafile=s.cafile) if s.cafile else s.tls,
+                events=s.events,
+                timeout=self.timeout,
+                connect_timeout=self.timeout,
+            )
         except BaseException:
             self._stop_io(io)
             raise
-        self._io, self.session = io, session
+        return io, session
+
+    def _adopt(
+        self, io: IOThread, session: Session, *, sim: Any = None, read_only: bool = False
+    ) -> None:
+        """Replace the current session (and simulator) with a logged-in one; say so."""
+        self.close()
+        self._io, self.session, self.sim = io, session, sim
         self._read_only_link = read_only
         self._connected_at = time.monotonic()
-        self.catalog.reset()
+        self._unwatch = session.on_connection(self._link_changed)
+        client = session.client
         where = f"{client.host}:{client.port}"
-        what = f"{label} at {where}" if label else where
+        what = f"{sim.banner} at {where}" if sim is not None else where
         guarded = " (read-only)" if self._read_only else ""
         print(f"Connected to {what} as {client.username}{self._server()}{guarded}")
+
+    def _link_changed(self, event: ConnectionEvent) -> None:
+        """On the I/O thread: queue the news; the kernel prints it under the running cell."""
+        if event.kind == "connected":
+            return
+        gap = f" after {event.gap:.1f}s" if event.gap is not None else ""
+        why = f" ({event.reason})" if event.reason else ""
+        self._news.append(f"amilab: AMI link {event.kind}{gap}{why}")
+
+    def flush_news(self, *_: Any) -> None:
+        """Print the I/O thread's queued messages (IPython pre/post_run_cell hook)."""
+        while self._news:
+            print(self._news.popleft(), file=sys.stderr)
 
     def _server(self) -> str:
         """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
@@ -343,26 +412,69 @@ class AmiMagics(Magics, Configurable):
 
     def close(self) -> None:
         """Close monitors, the session, its I/O thread and our simulator; safe to repeat."""
-        for monitor in self._monitors:
-            try:
-                monitor.close()
-            except Exception as exc:  # one broken widget must not keep the socket open
-                print(f"Warning: closing a monitor failed: {exc}", file=sys.stderr)
-        self._monitors.clear()
         session, self.session = self.session, None
         io, self._io = self._io, None
         sim, self.sim = self.sim, None
+        unwatch, self._unwatch = self._unwatch, None
         try:
             if session is not None and io is not None and io.alive:
+                if unwatch is not None:  # our own close is no news
+                    io.call(unwatch)
                 with contextlib.suppress(AMIError, OSError, TimeoutError):
                     session.close()
         finally:
+            # After the session, so each monitor's last view says "disconnected".
+            for monitor in self._monitors:
+                try:
+                    monitor.close()
+                except Exception as exc:  # one broken widget must not keep the socket open
+                    print(f"Warning: closing a monitor failed: {exc}", file=sys.stderr)
+            self._monitors.clear()
             if io is not None:
                 self._stop_io(io)
             if sim is not None:
                 sim.stop()
             self.catalog.reset()
             self._read_only_link = False
+
+    def _do_Trace(self, cmd: cmds.Trace) -> None:
+        """Turn the session's wire trace on or off, clear it, or print it (secrets masked)."""
+        trace = self._require().trace
+        if cmd.mode == "on":
+            trace.enable()
+            print("Wire trace on: %ami trace shows it (secrets masked), %ami trace off stops it")
+        elif cmd.mode == "off":
+            trace.disable()
+            print(f"Wire trace off ({len(trace.entries)} entries kept; %ami trace shows them)")
+        elif cmd.mode == "clear":
+            trace.clear()
+        else:
+            text = trace.text()
+            if text:
+                print(self._scrub(text))
+            else:
+                state = "on, nothing sent or received yet" if trace.enabled else "off"
+                print(f"(the wire trace is {state}; %ami trace on starts it)")
+
+    def _do_SimFaults(self, cmd: cmds.SimFaults) -> None:
+        """Break the simulator this magic started, on purpose (see amilab.sim.faults)."""
+        sim = self.sim
+        if sim is None:
+            raise ValueError("no simulator of this notebook's: %ami sim starts one")
+        faults = sim.faults
+        if cmd.kind == "drop":
+            count = faults.drop_all()
+            print(f"Dropped {count} connection(s); the session reconnects by itself")
+        elif cmd.kind == "half-open":
+            faults.half_open(cmd.seconds)
+            span = f"for {cmd.seconds:g}s" if cmd.seconds else "until %ami sim faults clear"
+            print(f"The simulator stops answering {span}, with TCP kept open")
+        elif cmd.kind == "restart":
+            faults.restart()
+            print("The simulator restarts (like core restart now): everyone is dropped")
+        else:
+            faults.clear()
+            print("Simulator faults cleared")
 
     def _do_Disconnect(self, cmd: cmds.Disconnect) -> None:
         session, sim = self.session, self.sim
@@ -628,6 +740,7 @@ class AmiMagics(Magics, Configurable):
                     except queue.Empty:
                         break
                     got.append(msg)
+                    self.flush_news()
                     if not cmd.quiet and len(got) <= MAX_LIVE_LINES:
                         print(_summary(msg))
             except KeyboardInterrupt:
@@ -723,6 +836,10 @@ def _registered(ipython: Any) -> AmiMagics | None:
 #: DataFrame's ``__module__`` and name; IPython matches deferred printers on them, so
 #: pandas is not imported at load. pandas 3 says ``pandas``; pandas 2 said
 #: ``pandas.core.frame``.
+#: Where the kernel prints the I/O thread's messages: before a cell runs (news from
+#: between cells) and after (news from while it ran), so they appear under the cell
+#: that is running, never under the cell that created the session.
+_NEWS_HOOKS = ("pre_run_cell", "post_run_cell")
 _DATAFRAMES = (("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame"))
 
 
@@ -742,6 +859,8 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.configurables.append(magics)
     ipython.Completer.custom_matchers.append(magics.matcher)
+    for hook in _NEWS_HOOKS:
+        ipython.events.register(hook, magics.flush_news)
     html = ipython.display_formatter.formatters["text/html"]
     for module, name in _DATAFRAMES:
         html.for_type_by_name(module, name, _frame_html)
@@ -764,6 +883,9 @@ def unload_ipython_extension(ipython: Any) -> None:
         matchers = ipython.Completer.custom_matchers
         if magics.matcher in matchers:
             matchers.remove(magics.matcher)
+        for hook in _NEWS_HOOKS:
+            with contextlib.suppress(ValueError):
+                ipython.events.unregister(hook, magics.flush_news)
         _forget_frame_html(ipython.display_formatter.formatters["text/html"])
 
 

@@ -131,7 +131,7 @@ def test_reconnect_refreshes_cache(ip, magics):
     ip.run_line_magic("ami", "sim")
     _completions(ip, "%ami Or")
     assert magics.catalog.actions is not None
-    ip.run_line_magic("ami", "sim")
+    ip.run_line_magic("ami", "sim --asterisk 22")  # another profile: a new simulator
     assert magics.catalog.actions is None
 
 

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
+from tests.notebook.conftest import SECRET, USER
+
 
 def _html(ip, value) -> str:
     """What a notebook frontend gets as HTML (the terminal test shell has HTML off)."""
@@ -89,3 +91,151 @@ def test_sync_originate_waits_its_ami_timeout_plus_ours(ip):
     )
     assert frame["Response"].tolist() == ["Success"]
     assert 0.5 < time.monotonic() - start < 3.5
+
+
+# -- connecting ---------------------------------------------------------------------
+def _refuse_prompt(monkeypatch):
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        raise AssertionError("the secret was asked before the host answered")
+
+    monkeypatch.setattr("getpass.getpass", prompt)
+    return asked
+
+
+def test_failed_connect_keeps_the_working_session(ip, magics, sim, monkeypatch):
+    """%ami connect to a host that does not answer fails in one line; the session stays."""
+    ip.run_line_magic("ami", "sim")
+    working = magics.session
+    asked = _refuse_prompt(monkeypatch)
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("ami", "connect 127.0.0.1:1 --user nobody")
+    assert "cannot reach 127.0.0.1:1" in str(info.value) and "\n" not in str(info.value)
+    assert asked == []
+    assert magics.session is working and working.connected and magics.sim is not None
+    assert ip.run_line_magic("ami", "Ping")["Response"].tolist() == ["Success"]
+
+
+def test_refused_login_keeps_the_working_session(ip, magics, sim, monkeypatch):
+    """A host that answers but refuses the login leaves the working session in place."""
+    ip.run_line_magic("ami", "sim")
+    working = magics.session
+    monkeypatch.setenv("AMI_SECRET", "wrong-secret")
+    with pytest.raises(UsageError, match="login refused"):
+        ip.run_line_magic("ami", f"connect {sim.host}:{sim.port} --user {USER}")
+    assert magics.session is working and working.connected
+
+
+def test_secret_prompt_comes_after_the_host_answers(ip, magics, sim, monkeypatch):
+    """With no secret configured, the prompt comes once the host has answered."""
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return SECRET
+
+    monkeypatch.setattr("getpass.getpass", prompt)
+    ip.run_line_magic("ami", f"connect {sim.host}:{sim.port} --user {USER}")
+    assert asked == [f"AMI secret for {USER}@{sim.host}: "]
+    assert magics.session.connected
+
+
+def test_sim_twice_reuses_or_replaces_and_says_so(ip, magics, capsys):
+    """%ami sim twice reuses ours; another profile replaces it, saying so; never two."""
+    ip.run_line_magic("ami", "sim")
+    first = magics.sim
+    capsys.readouterr()
+    ip.run_line_magic("ami", "connect --sim")
+    assert magics.sim is first and "reusing it" in capsys.readouterr().out
+    ip.run_line_magic("ami", "sim --asterisk 22")
+    out = capsys.readouterr().out
+    assert f"Stopping the previous simulator at {first.host}:{first.port}" in out
+    assert magics.sim is not first and magics.sim.profile.name == "22"
+    assert first.server.connections == [] or not first.server.connections
+    assert repr(first).split()[2] == "stopped"
+
+
+# -- teaching --------------------------------------------------------------------------
+def test_trace_on_show_off(ip, capsys):
+    """%ami trace on / show / off: the session's wire trace, secrets masked."""
+    ip.run_line_magic("ami", "sim")
+    ip.run_line_magic("ami", "trace")
+    assert "the wire trace is off" in capsys.readouterr().out
+    ip.run_line_magic("ami", "trace on")
+    ip.run_line_magic("ami", "Ping")
+    with pytest.raises(UsageError):  # already logged in: refused, but it went on the wire
+        ip.run_line_magic("ami", "Login Username=x Secret=Zq-do-not-show")
+    capsys.readouterr()
+    ip.run_line_magic("ami", "trace show")
+    out = capsys.readouterr().out
+    assert ">> Action: Ping" in out and "<< Ping: Pong" in out
+    assert ">> Secret: ***" in out and "Zq-do-not-show" not in out
+    ip.run_line_magic("ami", "trace off")
+    ip.run_line_magic("ami", "CoreStatus")
+    ip.run_line_magic("ami", "trace")
+    assert "CoreStatus" not in capsys.readouterr().out
+
+
+def test_amilab_connect_trace_true_from_a_cell(ip, sim, capsys):
+    """amilab.connect(..., trace=True) records the wire from the start, login masked."""
+    ip.user_ns["the_sim"] = sim
+    result = ip.run_cell(
+        "import amilab\n"
+        f"s = amilab.connect(the_sim, username={USER!r}, secret={SECRET!r}, trace=True)\n"
+        "s.action('Ping')\n"
+        "print(s.trace)\n"
+        "s.close()\n"
+    )
+    assert result.success
+    out = capsys.readouterr().out
+    assert ">> Action: Login" in out and ">> Action: Ping" in out and SECRET not in out
+    ip.user_ns.pop("the_sim")
+    ip.user_ns.pop("s")
+
+
+def test_sim_faults_drop_reaches_the_magics_simulator(ip, magics, capsys):
+    """%ami sim faults drop drops the magic's own simulator's connections; it reconnects."""
+    with pytest.raises(UsageError, match="%ami sim starts one"):
+        ip.run_line_magic("ami", "sim faults drop")
+    ip.run_line_magic("ami", "sim")
+    ip.run_line_magic("ami", "sim faults drop")
+    assert "Dropped 1 connection(s)" in capsys.readouterr().out
+    frame = ip.run_line_magic("ami", "Ping --timeout 10")
+    assert frame["Response"].tolist() == ["Success"]
+
+
+def _wait(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_io_thread_messages_appear_under_the_running_cell(ip, magics, capsys):
+    """A drop while a cell runs is printed when that cell ends, by the kernel thread."""
+    ip.run_cell("%ami sim")
+    capsys.readouterr()
+    ip.user_ns["_wait"] = _wait
+    ip.user_ns["_magics"] = magics
+    ip.run_cell(
+        "%ami sim faults drop\n"
+        "_wait(lambda: _magics.session.connected and _magics._news and "
+        "'reconnected' in _magics._news[-1])\n"
+    )
+    err = capsys.readouterr().err
+    assert "amilab: AMI link disconnected" in err and "amilab: AMI link reconnected" in err
+    ip.run_cell("1 + 1")
+    assert "amilab:" not in capsys.readouterr().err  # printed once, under its own cell
+    for name in ("_wait", "_magics"):
+        ip.user_ns.pop(name)
+
+
+def test_monitor_says_disconnected_after_its_session_closes(ip, magics):
+    """%ami disconnect closes the monitor after the session: its last view says so."""
+    ip.run_line_magic("ami", "sim")
+    monitor = ip.run_line_magic("ami", "monitor")
+    assert "● connected" in monitor.view.value
+    ip.run_line_magic("ami", "disconnect")
+    assert "○ disconnected" in monitor.view.value and monitor.state == "closed"
