@@ -1,16 +1,13 @@
 """``%ami`` / ``%%ami``: the notebook's AMI magics (``%load_ext amilab``).
 
-The magic is thin: :mod:`amilab.notebook.commands` turns the line or cell
-into a command object, and one small method per command type executes it on
-the notebook's :class:`~amilab.session.Session`. Settings are traits of
-:class:`AmiMagics` (``%config AmiMagics``, or ``c.AmiMagics.timeout = 5`` in
-``ipython_config.py``).
-
-The session runs on an I/O thread of its own (not the process-wide shared
-one), so ``%ami disconnect`` and ``%unload_ext amilab`` can stop every thread
-and socket the magics started without disturbing sessions the user opened
-with ``amilab.connect()``. A simulator started by ``%ami sim`` is stopped
-with it.
+The magic keeps only the handlers: :mod:`amilab.notebook.commands` turns the
+line or cell into a command object, :meth:`AmiMagics.execute` dispatches it
+with a ``match`` over the command types, and one small method per type runs
+it. What is connected (named sessions, their I/O threads, the simulator
+``%ami sim`` started, monitors, the completion cache, the I/O threads'
+messages) belongs to :class:`~amilab.notebook.connections.Connections`, which
+needs no IPython. Settings are traits of :class:`AmiMagics` (``%config
+AmiMagics``, or ``c.AmiMagics.timeout = 5`` in ``ipython_config.py``).
 
 Errors that are the user's or the server's (an ``ActionError``, a refused
 login, a bad line) become ``UsageError``: IPython prints one line and marks
@@ -20,20 +17,17 @@ the original exception instead.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import difflib
 import getpass
 import queue
 import re
-import socket
-import ssl
 import sys
 import time
-from collections import ChainMap, deque
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections import ChainMap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, assert_never, cast
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
 from IPython.core.error import UsageError
@@ -50,15 +44,13 @@ from traitlets.config.configurable import Configurable
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
 from amilab.catalog.chan_sip import pjsip_equivalent
-from amilab.client import DEFAULT_PORT, DEFAULT_TLS_PORT, ConnectionEvent, default_deadline
+from amilab.client import default_deadline
 from amilab.errors import (
     ActionError,
     AMIError,
     AuthenticationError,
     ConnectionLost,
-    NotConnected,
 )
-from amilab.iothread import IOThread
 from amilab.notebook import commands as cmds
 from amilab.notebook.completion import (
     ActionCatalog,
@@ -71,22 +63,22 @@ from amilab.notebook.config import (
     Defaults,
     Environment,
     Section,
-    Settings,
     load_profiles,
     permission_warning,
     resolve,
 )
+from amilab.notebook.connections import NOT_CONNECTED, Connections, Link, probe
 from amilab.notebook.guard import dry_run_text, write_reason
 from amilab.protocol import Action
 from amilab.protocol.login import Secret
 from amilab.session import Session
-from amilab.session import connect as ami_connect
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from amilab.protocol import Message
     from amilab.results import ActionResult
+    from amilab.sim import SimulatedPBX
 
 __all__ = ["AmiMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -101,16 +93,6 @@ VERSION_PROBE_TIMEOUT = 2.0
 #: difflib similarity a name needs to be offered as "did you mean" (0.6, its default,
 #: offers Login for Originat).
 SUGGEST_CUTOFF = 0.75
-#: The Asterisk ``%ami sim`` imitates by default: 20, chan_sip beside PJSIP, so the
-#: habit the field still has (``%ami SIPPeers``) works out of the box (issue 10 §3);
-#: ``--asterisk 22`` gives the profile checked against the real Asterisk 22 sandbox.
-SIM_ASTERISK = "20"
-_NOT_CONNECTED = (
-    "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
-    "or %ami sim for the built-in simulator"
-)
-#: I/O-thread messages kept for the kernel to print (a flapping link must not grow memory).
-MAX_NEWS = 100
 #: List-item columns that say the same on every row of one action's answer: the
 #: item event's name and our own ActionID. Dropped from tables unless kept.
 CONSTANT_COLUMNS = ("Event", "ActionID")
@@ -144,20 +126,6 @@ def _facts(name: str, *, event: bool) -> str | None:
         return None if found is None else event_help(found)
     doc = cat.action(name)
     return None if doc is None else action_help(doc)
-
-
-def _probe(s: Settings, timeout: float) -> None:
-    """Check the host accepts a TCP connection, so a wrong address fails before any prompt."""
-    port = s.port or (DEFAULT_TLS_PORT if s.tls else DEFAULT_PORT)
-    try:
-        with socket.create_connection((s.host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConnectionError(
-            f"cannot reach {s.host}:{port} ({reason}); no secret was asked, "
-            "and the current session (if any) is kept"
-        ) from None
 
 
 def _no_chan_sip(action: str) -> str:
@@ -227,18 +195,22 @@ class AmiMagics(Magics, Configurable):
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         Configurable.__init__(self, config=shell.config)
         Magics.__init__(self, shell=shell, **kwargs)
-        self.session: Session | None = None
-        self.sim: Any = None
+        #: Sessions, their threads, simulators, monitors and completion cache.
+        self.links = Connections()
         self.last: ActionResult | None = None
-        self.catalog = ActionCatalog()
-        self._io: IOThread | None = None
-        self._monitors: list[Any] = []
-        self._unwatch: Callable[[], None] | None = None
-        self._connected_at = 0.0
-        #: Messages from the I/O thread (link dropped, reconnected), printed by the kernel.
-        self._news: deque[str] = deque(maxlen=MAX_NEWS)
-        #: ``--read-only`` on the current connection (the trait applies to all).
-        self._read_only_link = False
+
+    # Handles for users and tests: the current session and the simulator ``%ami sim`` started.
+    @property
+    def session(self) -> Session | None:
+        return self.links.session
+
+    @property
+    def sim(self) -> SimulatedPBX | None:
+        return self.links.sim
+
+    @property
+    def catalog(self) -> ActionCatalog:
+        return self.links.catalog
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -267,9 +239,42 @@ class AmiMagics(Magics, Configurable):
             raise UsageError(self._scrub(self._describe(exc))) from None
 
     def execute(self, command: cmds.Command) -> Any:
-        """Run one parsed command; what it returns is what the cell shows."""
-        handler: Callable[[Any], Any] = getattr(self, "_do_" + type(command).__name__)
-        return handler(command)
+        """Run one parsed command; what it returns is what the cell shows.
+
+        A ``match`` over every command type, so the type checker sees a new
+        command without a handler (``assert_never``).
+        """
+        match command:
+            case cmds.Connect():
+                return self._do_Connect(command)
+            case cmds.SimStart():
+                return self._do_SimStart(command)
+            case cmds.SimFaults():
+                return self._do_SimFaults(command)
+            case cmds.Trace():
+                return self._do_Trace(command)
+            case cmds.Disconnect():
+                return self._do_Disconnect(command)
+            case cmds.Status():
+                return self._do_Status(command)
+            case cmds.Help():
+                return self._do_Help(command)
+            case cmds.ListActions():
+                return self._do_ListActions(command)
+            case cmds.Last():
+                return self._do_Last(command)
+            case cmds.RunAction():
+                return self._do_RunAction(command)
+            case cmds.Script():
+                return self._do_Script(command)
+            case cmds.RunCommand():
+                return self._do_RunCommand(command)
+            case cmds.Events():
+                return self._do_Events(command)
+            case cmds.Monitor():
+                return self._do_Monitor(command)
+            case _:
+                assert_never(command)
 
     # -- connection ----------------------------------------------------------
     def _defaults(self) -> Defaults:
@@ -306,136 +311,64 @@ class AmiMagics(Magics, Configurable):
         if asked:
             # Ask for the secret only once the host answers: a typo in the address must
             # not cost the user a secret typed for nothing.
-            _probe(settings, self.timeout)
+            probe(settings, self.timeout)
             secret = Secret(getpass.getpass(asked[0]))
             settings = dataclasses.replace(settings, secret=secret, secret_source="prompt")
-        io, session = self._login(settings)  # the working session is kept if this fails
-        self._adopt(io, session, read_only=cmd.read_only)
+        # Logged in before the working session is let go: a failure keeps it.
+        link = self.links.connect(settings, timeout=self.timeout, read_only=cmd.read_only)
+        self._connected(link)
 
     def _do_SimStart(self, cmd: cmds.SimStart) -> None:
-        import amilab.sim
-
-        asterisk = cmd.asterisk or SIM_ASTERISK
-        old = self.sim
-        if old is not None and self.session is not None and self.session.connected:
-            # Plain `%ami sim` again (or the same profile asked for) reuses ours; anything
-            # else replaces it, and says so: never a second simulator silently.
-            wanted = cmds.SimStart(
-                asterisk=cmd.asterisk and old.profile.name, read_only=cmd.read_only
+        # Plain `%ami sim` again (or the same profile) reuses ours; other options replace
+        # it, and say so: never a second simulator silently.
+        plain = cmd.traffic is None and cmd.events is None
+        reuse = self.links.reusable_sim(cmd.asterisk, read_only=cmd.read_only) if plain else None
+        if reuse is not None and reuse.sim is not None:
+            print(
+                f"Already connected to {reuse.sim.banner} at {reuse.where}; reusing it "
+                "(%ami disconnect first for a new one)"
             )
-            if cmd == wanted and cmd.read_only == self._read_only_link:
-                print(
-                    f"Already connected to {old.banner} at {old.host}:{old.port}; reusing it "
-                    "(%ami disconnect first for a new one)"
-                )
-                return
-        sim = amilab.sim.start(traffic=cmd.traffic, asterisk=asterisk)
-        user = amilab.sim.DEFAULT_USER
-        secret = Secret(sim.users[user].secret)
-        settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
-        try:
-            io, session = self._login(settings)
-        except BaseException:
-            sim.stop()
-            raise
+            return
+        old = self.links.sim
+        link = self.links.start_sim(
+            timeout=self.timeout,
+            asterisk=cmd.asterisk,
+            traffic=cmd.traffic,
+            events=cmd.events,
+            read_only=cmd.read_only,
+        )
         if old is not None:
-            print(f"Stopping the previous simulator at {old.host}:{old.port} ({old.banner})")
-        self._adopt(io, session, sim=sim, read_only=cmd.read_only)
+            print(f"Stopped the previous simulator at {old.host}:{old.port} ({old.banner})")
+        self._connected(link)
 
-    def _login(self, s: Settings) -> tuple[IOThread, Session]:
-        """A new session on a new I/O thread, logged in; nothing of ours changes yet."""
-        io = IOThread(name="amilab-notebook-io")
-        atexit.register(io.stop)
-        try:
-            session = ami_connect(
-                s.host,
-                s.port,
-                username=s.user,
-                secret=s.secret,
-                io=io,
-                auth=s.auth,
-                tls=ssl.create_default_context(cafile=s.cafile) if s.cafile else s.tls,
-                events=s.events,
-                timeout=self.timeout,
-                connect_timeout=self.timeout,
-            )
-        except BaseException:
-            self._stop_io(io)
-            raise
-        return io, session
-
-    def _adopt(
-        self, io: IOThread, session: Session, *, sim: Any = None, read_only: bool = False
-    ) -> None:
-        """Replace the current session (and simulator) with a logged-in one; say so."""
-        self.close()
-        self._io, self.session, self.sim = io, session, sim
-        self._read_only_link = read_only
-        self._connected_at = time.monotonic()
-        self._unwatch = session.on_connection(self._link_changed)
-        client = session.client
-        where = f"{client.host}:{client.port}"
-        what = f"{sim.banner} at {where}" if sim is not None else where
+    def _connected(self, link: Link) -> None:
+        """The one line that says what we are now connected to."""
+        client = link.session.client
+        what = f"{link.sim.banner} at {link.where}" if link.sim is not None else link.where
         guarded = " (read-only)" if self._read_only else ""
         print(f"Connected to {what} as {client.username}{self._server()}{guarded}")
 
-    def _link_changed(self, event: ConnectionEvent) -> None:
-        """On the I/O thread: queue the news; the kernel prints it under the running cell."""
-        if event.kind == "connected":
-            return
-        gap = f" after {event.gap:.1f}s" if event.gap is not None else ""
-        why = f" ({event.reason})" if event.reason else ""
-        self._news.append(f"amilab: AMI link {event.kind}{gap}{why}")
-
     def flush_news(self, *_: Any) -> None:
-        """Print the I/O thread's queued messages (IPython pre/post_run_cell hook)."""
-        while self._news:
-            print(self._news.popleft(), file=sys.stderr)
+        """Print the I/O threads' queued messages (IPython pre/post_run_cell hook)."""
+        for line in self.links.drain_news():
+            print(line, file=sys.stderr)
 
     def _server(self) -> str:
         """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
-        assert self.session is not None
+        session = self.links.require()
         parts = []
         try:
-            result = self.session.action("CoreSettings", timeout=VERSION_PROBE_TIMEOUT, check=False)
+            result = session.action("CoreSettings", timeout=VERSION_PROBE_TIMEOUT, check=False)
             if result.ok and result.response.get("AsteriskVersion"):
                 parts.append(f"Asterisk {result.response['AsteriskVersion']}")
         except AMIError:
             pass
-        parts.append(f"AMI {self.session.version or '?'}")
+        parts.append(f"AMI {session.version or '?'}")
         return ": " + ", ".join(parts)
 
-    @staticmethod
-    def _stop_io(io: IOThread) -> None:
-        io.stop()
-        atexit.unregister(io.stop)
-
     def close(self) -> None:
-        """Close monitors, the session, its I/O thread and our simulator; safe to repeat."""
-        session, self.session = self.session, None
-        io, self._io = self._io, None
-        sim, self.sim = self.sim, None
-        unwatch, self._unwatch = self._unwatch, None
-        try:
-            if session is not None and io is not None and io.alive:
-                if unwatch is not None:  # our own close is no news
-                    io.call(unwatch)
-                with contextlib.suppress(AMIError, OSError, TimeoutError):
-                    session.close()
-        finally:
-            # After the session, so each monitor's last view says "disconnected".
-            for monitor in self._monitors:
-                try:
-                    monitor.close()
-                except Exception as exc:  # one broken widget must not keep the socket open
-                    print(f"Warning: closing a monitor failed: {exc}", file=sys.stderr)
-            self._monitors.clear()
-            if io is not None:
-                self._stop_io(io)
-            if sim is not None:
-                sim.stop()
-            self.catalog.reset()
-            self._read_only_link = False
+        """Close every session, monitor, I/O thread and simulator of this magic; safe to repeat."""
+        self.links.close_all()
 
     def _do_Trace(self, cmd: cmds.Trace) -> None:
         """Turn the session's wire trace on or off, clear it, or print it (secrets masked)."""
@@ -477,28 +410,26 @@ class AmiMagics(Magics, Configurable):
             print("Simulator faults cleared")
 
     def _do_Disconnect(self, cmd: cmds.Disconnect) -> None:
-        session, sim = self.session, self.sim
-        if session is None and sim is None:
+        link = self.links.close()
+        if link is None:
             print("Not connected.")
             return
-        where = f"{session.client.host}:{session.client.port}" if session else "the simulator"
-        self.close()
-        print(f"Disconnected from {where}" + ("; simulator stopped" if sim is not None else ""))
+        stopped = "; simulator stopped" if link.sim is not None else ""
+        print(f"Disconnected from {link.where}{stopped}")
 
     def _require(self) -> Session:
-        if self.session is None:
-            raise NotConnected(_NOT_CONNECTED)
-        return self.session
+        return self.links.require()
 
     def _do_Status(self, cmd: cmds.Status) -> None:
-        session = self.session
-        if session is None:
-            print("Not connected. " + _NOT_CONNECTED.split(": ", 1)[1])
+        link = self.links.current
+        if link is None:
+            print("Not connected. " + NOT_CONNECTED.split(": ", 1)[1])
             return
-        c = session.client
-        up = int(time.monotonic() - self._connected_at)
-        state = "connected" if session.connected else f"not connected ({c.state}; reconnecting)"
-        sim = f", {self.sim.banner}" if self.sim is not None else ""
+        c = link.session.client
+        up = int(time.monotonic() - link.opened_at)
+        connected = link.session.connected
+        state = "connected" if connected else f"not connected ({c.state}; reconnecting)"
+        sim = f", {link.sim.banner}" if link.sim is not None else ""
         sim += ", read-only" if self._read_only else ""
         last = f", last: {self.last!r}" if self.last is not None else ""
         print(
@@ -563,7 +494,8 @@ class AmiMagics(Magics, Configurable):
 
     @property
     def _read_only(self) -> bool:
-        return bool(self.read_only or self._read_only_link)
+        link = self.links.current
+        return bool(self.read_only or (link is not None and link.read_only))
 
     def _guard(self, actions: Sequence[cmds.RunAction]) -> None:
         """In read-only mode, refuse the first action that may write; nothing is sent."""
@@ -574,7 +506,7 @@ class AmiMagics(Magics, Configurable):
             if reason is not None:
                 how = (
                     "reconnect without --read-only"
-                    if self._read_only_link and not self.read_only
+                    if not self.read_only
                     else "%config AmiMagics.read_only = False"
                 )
                 raise ReadOnlyRefusal(
@@ -756,8 +688,7 @@ class AmiMagics(Magics, Configurable):
         from amilab.notebook.monitor import EventMonitor
 
         monitor = EventMonitor(self._require(), cmd.patterns or ("*",))
-        self._monitors.append(monitor)
-        return monitor
+        return self.links.add_monitor(monitor)
 
     # -- errors ------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:

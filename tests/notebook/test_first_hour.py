@@ -151,7 +151,7 @@ def test_sim_twice_reuses_or_replaces_and_says_so(ip, magics, capsys):
     assert magics.sim is first and "reusing it" in capsys.readouterr().out
     ip.run_line_magic("ami", "sim --asterisk 22")
     out = capsys.readouterr().out
-    assert f"Stopping the previous simulator at {first.host}:{first.port}" in out
+    assert f"Stopped the previous simulator at {first.host}:{first.port}" in out
     assert magics.sim is not first and magics.sim.profile.name == "22"
     assert first.server.connections == [] or not first.server.connections
     assert repr(first).split()[2] == "stopped"
@@ -221,8 +221,8 @@ def test_io_thread_messages_appear_under_the_running_cell(ip, magics, capsys):
     ip.user_ns["_magics"] = magics
     ip.run_cell(
         "%ami sim faults drop\n"
-        "_wait(lambda: _magics.session.connected and _magics._news and "
-        "'reconnected' in _magics._news[-1])\n"
+        "_wait(lambda: _magics.session.connected and _magics.links.news and "
+        "'reconnected' in _magics.links.news[-1])\n"
     )
     err = capsys.readouterr().err
     assert "amilab: AMI link disconnected" in err and "amilab: AMI link reconnected" in err

@@ -330,9 +330,9 @@ def test_monitor_returns_widget_closed_on_disconnect(ip, magics):
     ip.run_line_magic("ami", "sim")
     monitor = ip.run_line_magic("ami", "monitor Hangup")
     assert isinstance(monitor, EventMonitor)
-    assert magics._monitors == [monitor]
+    assert magics.links.monitors == [monitor]
     ip.run_line_magic("ami", "disconnect")
-    assert magics._monitors == []
+    assert magics.links.monitors == []
 
 
 # -- errors ------------------------------------------------------------------------
