@@ -213,6 +213,8 @@ def test_quickstart_shows_the_endpoints_table(runs: dict[str, Run]) -> None:
     assert "Connected to simulated Asterisk 22.10.1 (PJSIP)" in printed
     assert "Invalid/unknown command: SIPPeers" in printed
     assert "use %ami PJSIPShowEndpoints instead" in printed
+    assert "Answers with: EndpointList events, then EndpointListComplete" in printed
+    assert "['Channel=', 'ChannelId=']" in printed
 
 
 def test_teaching_notebook_shows_the_protocol(runs: dict[str, Run]) -> None:
@@ -242,3 +244,5 @@ def test_monitoring_notebook_shows_widgets(runs: dict[str, Run]) -> None:
     printed = "".join(_texts(notebook, "stream"))
     assert "refreshes during the busy cell: 0" in printed
     assert "recorded while paused: 0" in printed
+    assert "read-only: Hangup needs the write class call or system; nothing was sent" in printed
+    assert "Action: Originate\\r\\n" in printed and "(dry run: nothing was sent" in printed
