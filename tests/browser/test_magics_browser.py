@@ -1,4 +1,4 @@
-"""%ami in real JupyterLab + Chromium: offline help renders, completion pops up in lines and cells."""
+"""%ami in real JupyterLab + Chromium: offline help renders, Tab completes lines and cells."""
 
 from __future__ import annotations
 
