@@ -52,6 +52,7 @@ from amilab.errors import (
     ConnectionLost,
 )
 from amilab.notebook import commands as cmds
+from amilab.notebook import tables
 from amilab.notebook.completion import (
     ActionCatalog,
     complete,
@@ -93,17 +94,6 @@ VERSION_PROBE_TIMEOUT = 2.0
 #: difflib similarity a name needs to be offered as "did you mean" (0.6, its default,
 #: offers Login for Originat).
 SUGGEST_CUTOFF = 0.75
-#: List-item columns that say the same on every row of one action's answer: the
-#: item event's name and our own ActionID. Dropped from tables unless kept.
-CONSTANT_COLUMNS = ("Event", "ActionID")
-#: ``DataFrame.attrs`` key marking a table made by the magic, shown without wrapping.
-NOWRAP_ATTR = "amilab.nowrap"
-#: Wrapped around such a table's HTML so a long value widens its column (the frontend
-#: scrolls) instead of breaking an ID such as a Uniqueid or a channel name over lines.
-_NOWRAP_STYLE = (
-    "<style>.amilab-nowrap td, .amilab-nowrap th {white-space: nowrap;}</style>"
-    '<div class="amilab-nowrap">'
-)
 _EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
 
 
@@ -467,11 +457,7 @@ class AmiMagics(Magics, Configurable):
     def _table(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
         """The result as a table that leads with what matters (see ``keep_constant_columns``)."""
         frame = result.to_frame(numeric=self._numeric(numeric))
-        if not self.keep_constant_columns and len(frame):
-            same = [c for c in CONSTANT_COLUMNS if c in frame and frame[c].nunique() <= 1]
-            frame = frame.drop(columns=same)
-        frame.attrs[NOWRAP_ATTR] = True
-        return frame
+        return tables.tidy(frame, keep_constant=self.keep_constant_columns)
 
     def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.autolimit and len(frame) > self.autolimit:
@@ -569,7 +555,7 @@ class AmiMagics(Magics, Configurable):
                 frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
                 frames.append(frame)
             value = self._limit(pd.concat(frames, ignore_index=True))
-            value.attrs[NOWRAP_ATTR] = True
+            tables.mark(value)
         return self._output(value, cmd.out)
 
     def _do_RunCommand(self, cmd: cmds.RunCommand) -> None:
@@ -764,22 +750,10 @@ def _registered(ipython: Any) -> AmiMagics | None:
     return found if isinstance(found, AmiMagics) else None
 
 
-#: DataFrame's ``__module__`` and name; IPython matches deferred printers on them, so
-#: pandas is not imported at load. pandas 3 says ``pandas``; pandas 2 said
-#: ``pandas.core.frame``.
 #: Where the kernel prints the I/O thread's messages: before a cell runs (news from
 #: between cells) and after (news from while it ran), so they appear under the cell
 #: that is running, never under the cell that created the session.
 _NEWS_HOOKS = ("pre_run_cell", "post_run_cell")
-_DATAFRAMES = (("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame"))
-
-
-def _frame_html(frame: Any) -> str | None:
-    """A DataFrame's own HTML; the magic's tables (marked in ``attrs``) without wrapping."""
-    text: str | None = frame._repr_html_()
-    if text is None or not frame.attrs.get(NOWRAP_ATTR):
-        return text
-    return f"{_NOWRAP_STYLE}{text}</div>"
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -792,9 +766,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.Completer.custom_matchers.append(magics.matcher)
     for hook in _NEWS_HOOKS:
         ipython.events.register(hook, magics.flush_news)
-    html = ipython.display_formatter.formatters["text/html"]
-    for module, name in _DATAFRAMES:
-        html.for_type_by_name(module, name, _frame_html)
+    tables.register_html(ipython.display_formatter.formatters["text/html"])
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -817,14 +789,4 @@ def unload_ipython_extension(ipython: Any) -> None:
         for hook in _NEWS_HOOKS:
             with contextlib.suppress(ValueError):
                 ipython.events.unregister(hook, magics.flush_news)
-        _forget_frame_html(ipython.display_formatter.formatters["text/html"])
-
-
-def _forget_frame_html(html: Any) -> None:
-    """Remove our DataFrame printer, deferred or (once a frame was shown) by type."""
-    for key in _DATAFRAMES:
-        if html.deferred_printers.get(key) is _frame_html:
-            del html.deferred_printers[key]
-    for typ, printer in list(html.type_printers.items()):
-        if printer is _frame_html:
-            del html.type_printers[typ]
+        tables.unregister_html(ipython.display_formatter.formatters["text/html"])
