@@ -16,16 +16,20 @@ has its own thread, not the process-wide shared one, so ``%ami disconnect``
 and ``%unload_ext amilab`` stop every thread and socket the magics started
 without touching sessions the user opened with ``amilab.connect()``.
 
-The I/O thread never prints: a link change (dropped, reconnected) is queued
-in :attr:`Connections.news`, and the kernel prints it under whichever cell is
+The I/O thread never prints: a dropped link (its ``on_connection`` event) and
+amilab's warnings (``reconnected to ...``, a dead peer; through
+:attr:`Connections.log_handler` on the ``amilab`` logger) are queued in
+:attr:`Connections.news`, and the kernel prints them under whichever cell is
 running (IPython's ``pre_run_cell``/``post_run_cell``), never under the cell
-that happened to create the session.
+that happened to create the session (where a print or a log line from the
+I/O thread lands in Jupyter).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import socket
 import ssl
 import sys
@@ -104,6 +108,20 @@ def probe(settings: Settings, timeout: float) -> None:
         ) from None
 
 
+class NewsHandler(logging.Handler):
+    """A logging handler that queues amilab's warnings as news for the kernel to print."""
+
+    def __init__(self, news: deque[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.news = news
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.news.append(f"amilab: {record.getMessage()}")
+        except Exception:  # a broken record must not break the I/O thread
+            self.handleError(record)
+
+
 def _stop_io(io: IOThread) -> None:
     io.stop()
     atexit.unregister(io.stop)
@@ -119,6 +137,8 @@ class Connections:
         self.catalog = ActionCatalog()
         #: Messages from the I/O threads, oldest first; the kernel drains them.
         self.news: deque[str] = deque(maxlen=MAX_NEWS)
+        #: Put on the ``amilab`` logger by the extension (when nothing else handles it).
+        self.log_handler = NewsHandler(self.news)
 
     def __repr__(self) -> str:
         names = ", ".join(f"{n}={link.where}" for n, link in self.links.items()) or "none"
@@ -234,12 +254,14 @@ class Connections:
     def _watcher(self, link: Link) -> Callable[[ConnectionEvent], None]:
         def changed(event: ConnectionEvent) -> None:
             # On the I/O thread: only append; the kernel prints (see the module docstring).
-            if event.kind == "connected":
+            # A reconnect is news too, but the client logs it as a warning already.
+            if event.kind != "disconnected":
                 return
-            gap = f" after {event.gap:.1f}s" if event.gap is not None else ""
-            why = f" ({event.reason})" if event.reason else ""
+            why = f": {event.reason}" if event.reason else ""
             label = "" if link.name == DEFAULT_NAME else f" {link.name!r}"
-            self.news.append(f"amilab: AMI link{label} {event.kind}{gap}{why}")
+            self.news.append(
+                f"amilab: the AMI link{label} to {link.where} dropped{why}; reconnecting"
+            )
 
         return changed
 

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import difflib
 import getpass
+import logging
 import queue
 import re
 import sys
@@ -754,6 +755,8 @@ def _registered(ipython: Any) -> AmiMagics | None:
 #: between cells) and after (news from while it ran), so they appear under the cell
 #: that is running, never under the cell that created the session.
 _NEWS_HOOKS = ("pre_run_cell", "post_run_cell")
+#: amilab's loggers' parent; its warnings (reconnected, dead peer) become news.
+LOGGER = "amilab"
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -766,6 +769,9 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.Completer.custom_matchers.append(magics.matcher)
     for hook in _NEWS_HOOKS:
         ipython.events.register(hook, magics.flush_news)
+    logger = logging.getLogger(LOGGER)
+    if not logger.handlers:  # the user's own logging setup is left alone
+        logger.addHandler(magics.links.log_handler)
     tables.register_html(ipython.display_formatter.formatters["text/html"])
 
 
@@ -789,4 +795,5 @@ def unload_ipython_extension(ipython: Any) -> None:
         for hook in _NEWS_HOOKS:
             with contextlib.suppress(ValueError):
                 ipython.events.unregister(hook, magics.flush_news)
+        logging.getLogger(LOGGER).removeHandler(magics.links.log_handler)
         tables.unregister_html(ipython.display_formatter.formatters["text/html"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -78,14 +79,20 @@ def test_sim_start_reuse_and_replace(links):
 
 
 def test_link_changes_become_news_for_the_kernel(links):
-    """A drop and the reconnect are queued as news (our own close is not)."""
-    link = links.start_sim(timeout=TIMEOUT)
-    link.sim.faults.drop_all()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any("reconnected" in n for n in links.news):
-        time.sleep(0.05)
+    """A drop and the reconnect warning are queued as news (our own close is not)."""
+    logger = logging.getLogger("amilab")
+    logger.addHandler(links.log_handler)
+    try:
+        link = links.start_sim(timeout=TIMEOUT)
+        link.sim.faults.drop_all()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("reconnected" in n for n in links.news):
+            time.sleep(0.05)
+    finally:
+        logger.removeHandler(links.log_handler)
     news = links.drain_news()
-    assert any("disconnected" in n for n in news) and any("reconnected" in n for n in news)
+    assert f"amilab: the AMI link to {link.where} dropped" in news[0]
+    assert any(n.startswith(f"amilab: reconnected to {link.where} after") for n in news)
     assert not links.news
     links.close()
     assert links.drain_news() == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 import pandas as pd
@@ -222,12 +224,11 @@ def test_io_thread_messages_appear_under_the_running_cell(ip, magics, capsys):
     ip.user_ns["_wait"] = _wait
     ip.user_ns["_magics"] = magics
     ip.run_cell(
-        "%ami sim faults drop\n"
-        "_wait(lambda: _magics.session.connected and _magics.links.news and "
-        "'reconnected' in _magics.links.news[-1])\n"
+        "%ami sim faults drop\n_wait(lambda: any('reconnected' in n for n in _magics.links.news))\n"
     )
     err = capsys.readouterr().err
-    assert "amilab: AMI link disconnected" in err and "amilab: AMI link reconnected" in err
+    assert "amilab: the AMI link to 127.0.0.1:" in err and "dropped" in err
+    assert "amilab: reconnected to 127.0.0.1:" in err
     ip.run_cell("1 + 1")
     assert "amilab:" not in capsys.readouterr().err  # printed once, under its own cell
     for name in ("_wait", "_magics"):
@@ -241,3 +242,17 @@ def test_monitor_says_disconnected_after_its_session_closes(ip, magics):
     assert "● connected" in monitor.view.value
     ip.run_line_magic("ami", "disconnect")
     assert "○ disconnected" in monitor.view.value and monitor.state == "closed"
+
+
+def test_amilab_warnings_wait_for_the_kernel(ip, capsys):
+    """A warning amilab logs on another thread is printed by the kernel, under the next cell."""
+    warn = threading.Thread(
+        target=logging.getLogger("amilab.client").warning, args=("reconnected to x after 1.0s",)
+    )
+    warn.start()
+    warn.join()
+    assert "reconnected to x" not in capsys.readouterr().err
+    ip.run_cell("1 + 1")
+    assert "amilab: reconnected to x after 1.0s" in capsys.readouterr().err
+    ip.run_line_magic("unload_ext", "amilab")
+    assert not logging.getLogger("amilab").handlers
