@@ -95,6 +95,12 @@ VERSION_PROBE_TIMEOUT = 2.0
 #: difflib similarity a name needs to be offered as "did you mean" (0.6, its default,
 #: offers Login for Originat).
 SUGGEST_CUTOFF = 0.75
+#: Optional packages a magic may need, and what to install (one line, not a traceback).
+OPTIONAL_MODULES = {
+    "ipywidgets": "%ami monitor needs it: pip install ipywidgets (or amilab[notebook])",
+    "pyarrow": "Parquet needs it: pip install pyarrow (or amilab[parquet])",
+    "matplotlib": "plots need it: pip install matplotlib (or amilab[notebook])",
+}
 _EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
 
 
@@ -228,6 +234,11 @@ class AmiMagics(Magics, Configurable):
             if not self.short_errors:
                 raise
             raise UsageError(self._scrub(self._describe(exc))) from None
+        except ModuleNotFoundError as exc:
+            hint = OPTIONAL_MODULES.get((exc.name or "").partition(".")[0])
+            if hint is None or not self.short_errors:
+                raise
+            raise UsageError(f"{exc.name} is not installed; {hint}") from None
 
     def execute(self, command: cmds.Command) -> Any:
         """Run one parsed command; what it returns is what the cell shows.

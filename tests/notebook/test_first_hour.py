@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 
@@ -256,3 +257,17 @@ def test_amilab_warnings_wait_for_the_kernel(ip, capsys):
     assert "amilab: reconnected to x after 1.0s" in capsys.readouterr().err
     ip.run_line_magic("unload_ext", "amilab")
     assert not logging.getLogger("amilab").handlers
+
+
+def test_missing_optional_dependency_is_one_line(ip, monkeypatch):
+    """%ami monitor without ipywidgets says in one line what to install."""
+    ip.run_line_magic("ami", "sim")
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import now fails as if absent
+    monkeypatch.delitem(sys.modules, "amilab.notebook.monitor", raising=False)
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("ami", "monitor")
+    text = str(info.value)
+    assert text == (
+        "ipywidgets is not installed; %ami monitor needs it: "
+        "pip install ipywidgets (or amilab[notebook])"
+    )
