@@ -412,7 +412,8 @@ HELP = f"""Talk to an Asterisk Manager Interface (AMI) server from the notebook.
 Forms:
   %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--cafile PEM] [--md5|--plain]
                [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
-                                                     the config file, or a prompt)
+               [--read-only]                         the config file, or a prompt);
+                                                     --read-only refuses writes
   %ami sim [--traffic RATE] [--asterisk 20|22]      start the built-in simulator, log in
                                                      (20: chan_sip + PJSIP, the default;
                                                      22: PJSIP only, as real Asterisk 22)
