@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["CHAN_SIP_TO_PJSIP", "pjsip_equivalent"]
+__all__ = ["CHAN_SIP_PRIVILEGES", "CHAN_SIP_TO_PJSIP", "pjsip_equivalent"]
 
 CHAN_SIP_TO_PJSIP: Mapping[str, str] = MappingProxyType(
     {
@@ -25,6 +25,22 @@ CHAN_SIP_TO_PJSIP: Mapping[str, str] = MappingProxyType(
         "sipshowregistry": "PJSIPShowRegistrationsOutbound",
         "sipnotify": "PJSIPNotify",
         "sippeerstatus": "PJSIPShowContacts",
+    }
+)
+
+
+#: Each chan_sip action's privilege, as registered in channels/chan_sip.c
+#: ``load_module`` at tag 20.20.1 (``EVENT_FLAG_SYSTEM | EVENT_FLAG_REPORTING``
+#: for the four lookups, ``EVENT_FLAG_SYSTEM`` for SIPnotify and SIPpeerstatus).
+#: The catalog is generated from Asterisk 22, which has no chan_sip.
+CHAN_SIP_PRIVILEGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "sippeers": ("system", "reporting"),
+        "sipshowpeer": ("system", "reporting"),
+        "sipqualifypeer": ("system", "reporting"),
+        "sipshowregistry": ("system", "reporting"),
+        "sipnotify": ("system",),
+        "sippeerstatus": ("system",),
     }
 )
 

@@ -9,7 +9,9 @@ catalog (the recorded ``ListCommands``) gives it no privilege or ``reporting``,
 except for the actions below that a real Asterisk 22 lists so but that change
 state; and a few list actions that need a write class only because their
 module registered them under ``system``, ``call``, ``agent`` or ``config`` are
-reads too. Anything the catalog does not know (third-party modules, actions
+reads too. chan_sip's actions (not in the catalog, which is generated from
+Asterisk 22) take their privileges from :mod:`amilab.catalog.chan_sip`.
+Anything the catalog does not know (third-party modules, actions
 not loaded on the recorded server) counts as a write: a guard that guesses
 "read" is no guard.
 """
@@ -20,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from amilab.catalog import Catalog
+from amilab.catalog.chan_sip import CHAN_SIP_PRIVILEGES
 from amilab.protocol import Action
 from amilab.trace import mask_secrets
 
@@ -51,6 +54,7 @@ WRITES_UNDER_READ_PRIVILEGE: Mapping[str, str] = MappingProxyType(
         "pjsipqualify": "sends SIP OPTIONS to the endpoint's contacts (Priv: reporting)",
         "pjsipregister": "starts an outbound registration (Priv: reporting)",
         "pjsipunregister": "stops an outbound registration (Priv: reporting)",
+        "sipqualifypeer": "sends SIP OPTIONS to the peer (Priv: system,reporting in chan_sip.c)",
     }
 )
 
@@ -70,6 +74,7 @@ READS_UNDER_WRITE_CLASS = frozenset(
         "pjsipshowresourcelists",
         "pjsipshowsubscriptionsinbound",
         "pjsipshowsubscriptionsoutbound",
+        "sippeerstatus",
     }
 )
 
@@ -85,11 +90,12 @@ def write_reason(name: str, catalog: Catalog) -> str | None:
     if low in READS_UNDER_WRITE_CLASS:
         return None
     doc = catalog.action(name)
-    if doc is None:
+    privilege = CHAN_SIP_PRIVILEGES.get(low) if doc is None else doc.privilege
+    if privilege is None and doc is None:
         return "is not in the catalog, so its privilege is unknown"
-    if doc.privilege is None:
+    if privilege is None:
         return "was not loaded on the recorded Asterisk 22, so its privilege is unknown"
-    classes = [c for c in doc.privilege if c != "all"]
+    classes = [c for c in privilege if c != "all"]
     if not classes or READ_CLASSES & set(classes):
         return None
     return f"needs the write class {' or '.join(classes)}"
