@@ -48,8 +48,10 @@ __all__ = [
     "RunAction",
     "RunCommand",
     "Script",
+    "SimFaults",
     "SimStart",
     "Status",
+    "Trace",
     "check_required",
     "expand_fields",
     "parse_body",
@@ -71,7 +73,12 @@ SUBCOMMANDS = (
     "monitor",
     "sim",
     "status",
+    "trace",
 )
+#: ``%ami trace`` modes; ``show`` when none is given.
+TRACE_MODES = ("on", "off", "show", "clear")
+#: ``%ami sim faults KIND``: the simulator's faults reachable from the magic.
+SIM_FAULTS = ("drop", "half-open", "restart", "clear")
 #: Characters allowed in an action name: Asterisk's are ASCII words
 #: (``PJSIPShowEndpoints``, ``DBGet``); some third-party modules use ``-``.
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
@@ -103,6 +110,8 @@ class Connect:
     events: str | None = None
     secret_env: str | None = None
     secret: str | None = field(default=None, repr=False)
+    #: Refuse actions that may write, for this connection (``--read-only``).
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,24 @@ class SimStart:
 
     events: str | None = None
     traffic: float | None = None
+    #: Which Asterisk to imitate (``--asterisk 22``); None: the notebook's default profile.
+    asterisk: str | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimFaults:
+    """``%ami sim faults drop|half-open [S]|restart|clear``: break the magic's simulator."""
+
+    kind: str
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """``%ami trace [on|off|show|clear]``: the notebook session's wire trace."""
+
+    mode: str = "show"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +184,8 @@ class RunAction:
     numeric: bool | None = None
     #: Send even when a required header is missing (``--force``).
     force: bool = False
+    #: Show the bytes that would be sent and send nothing (``--dry-run``).
+    dry_run: bool = False
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -172,6 +201,7 @@ class Script:
     actions: tuple[RunAction, ...]
     out: str | None = None
     raw: bool = False
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +234,8 @@ class Monitor:
 Command: TypeAlias = (
     Connect
     | SimStart
+    | SimFaults
+    | Trace
     | Disconnect
     | Status
     | Help
@@ -275,6 +307,12 @@ def _build_parser() -> _Parser:
         default=S,
         help="send even if a required header is missing (see %%ami help ACTION)",
     )
+    results.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=S,
+        help="show the bytes that would be sent (secrets masked); send nothing",
+    )
     events = p.add_argument_group("events")
     events.add_argument(
         "--for",
@@ -327,6 +365,18 @@ def _build_parser() -> _Parser:
         default=S,
         help="with sim: generate RATE calls per second",
     )
+    conn.add_argument(
+        "--asterisk",
+        metavar="VERSION",
+        default=S,
+        help="with sim: imitate Asterisk 20 (chan_sip + PJSIP, the default) or 22 (PJSIP only)",
+    )
+    conn.add_argument(
+        "--read-only",
+        action="store_true",
+        default=S,
+        help="refuse, locally, actions that may write (see AmiMagics.read_only)",
+    )
     return p
 
 
@@ -334,11 +384,23 @@ _PARSER = _build_parser()
 #: Which options each form accepts; anything else is refused by name.
 _ALLOWED: dict[str, frozenset[str]] = {
     "connect": frozenset(
-        {"user", "tls", "cafile", "auth", "events", "secret_env", "secret", "sim", "traffic"}
+        {
+            "user",
+            "tls",
+            "cafile",
+            "auth",
+            "events",
+            "secret_env",
+            "secret",
+            "sim",
+            "traffic",
+            "asterisk",
+            "read_only",
+        }
     ),
-    "sim": frozenset({"events", "traffic"}),
-    "action": frozenset({"out", "timeout", "raw", "numeric", "force"}),
-    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force"}),
+    "sim": frozenset({"events", "traffic", "asterisk", "read_only"}),
+    "action": frozenset({"out", "timeout", "raw", "numeric", "force", "dry_run"}),
+    "cell": frozenset({"out", "timeout", "raw", "numeric", "expand", "force", "dry_run"}),
     "command": frozenset({"timeout", "expand"}),
     "events": frozenset({"seconds", "limit", "quiet", "out", "numeric"}),
     "actions": frozenset({"out"}),
@@ -350,10 +412,14 @@ HELP = f"""Talk to an Asterisk Manager Interface (AMI) server from the notebook.
 Forms:
   %ami connect [HOST[:PORT] | @NAME] [--user U] [--tls] [--cafile PEM] [--md5|--plain]
                [--events MASK] [--secret-env VAR]    log in (secret from $AMI_SECRET,
-                                                     the config file, or a prompt)
-  %ami sim [--traffic RATE]                          start the built-in simulator, log in
+               [--read-only]                         the config file, or a prompt);
+                                                     --read-only refuses writes
+  %ami sim [--traffic RATE] [--asterisk 20|22]      start the built-in simulator, log in
+                                                     (20: chan_sip + PJSIP, the default;
+                                                     22: PJSIP only, as real Asterisk 22)
   %ami ACTION [Key=Value ...] [-o NAME]              any action -> DataFrame (list items,
-                                                     or the response when there are none)
+                                                     or the response when there are none);
+                                                     --dry-run shows the bytes, sends nothing
   %ami command CLI COMMAND ...                       print a CLI command's output
   %ami help ACTION | %ami help event NAME            syntax, required headers, privilege,
                                                      events (offline, from the catalog),
@@ -362,6 +428,8 @@ Forms:
   %ami events [PATTERN ...] [--for S] [--max N]      collect events -> DataFrame
   %ami monitor [PATTERN ...]                         live event monitor widget
   %ami last                                          the last ActionResult (also in _ami)
+  %ami trace [on|off|show|clear]                     the session's wire trace (secrets masked)
+  %ami sim faults drop|half-open [S]|restart|clear   break the magic's simulator on purpose
   %ami status | %ami disconnect
 
   %%ami [ACTION] [-o NAME] [--expand]                cell: AMI's own "Key: Value" lines;
@@ -375,7 +443,9 @@ Forms:
 Lowercase words are sub-commands; anything else is an AMI action name
 (``%ami status`` is the connection, ``%ami Status`` the AMI action).
 An action missing a header Asterisk requires is not sent (one-line error
-naming it); --force sends it anyway.
+naming it); --force sends it anyway. In read-only mode (%ami connect
+--read-only, or %config AmiMagics.read_only = True) actions that may write
+are refused before anything is sent.
 Repeated keys send repeated headers (Variable=A=1 Variable=B=2). Values follow
 shell quoting ('a b' or "a b"); backslashes are literal. {{name}} on a line is
 replaced by the Python variable's value (attributes and [index] allowed);
@@ -550,12 +620,13 @@ def _host_port(target: str) -> tuple[str | None, int | None]:
 
 def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Connect | SimStart:
     if opts.pop("sim", False):
-        extra = set(opts) - {"events", "traffic"}
+        extra = set(opts) - {"events", "traffic", "asterisk", "read_only"}
         if words or extra or secret is not None:
             raise CommandError("%ami connect --sim takes no address, user or secret")
-        return SimStart(events=opts.get("events"), traffic=opts.get("traffic"))
-    if "traffic" in opts:
-        raise CommandError("--traffic needs --sim (it drives the built-in simulator)")
+        return _sim_start(opts)
+    for only_sim in ("traffic", "asterisk"):
+        if only_sim in opts:
+            raise CommandError(f"--{only_sim} needs --sim (it configures the built-in simulator)")
     if len(words) > 1:
         raise CommandError(f"%ami connect takes one address, got {' '.join(words)!r}")
     host = port = profile = None
@@ -580,7 +651,33 @@ def _connect(words: list[str], opts: dict[str, Any], secret: str | None) -> Conn
         events=opts.get("events"),
         secret_env=env_var,
         secret=secret,
+        read_only=bool(opts.get("read_only")),
     )
+
+
+def _sim_start(opts: dict[str, Any]) -> SimStart:
+    return SimStart(
+        events=opts.get("events"),
+        traffic=opts.get("traffic"),
+        asterisk=opts.get("asterisk"),
+        read_only=bool(opts.get("read_only")),
+    )
+
+
+def _sim_faults(words: list[str], opts: dict[str, Any]) -> SimFaults:
+    usage = "usage: %ami sim faults drop | half-open [SECONDS] | restart | clear"
+    if words[0] != "faults" or len(words) < 2 or words[1] not in SIM_FAULTS or opts:
+        raise CommandError(usage)
+    kind, rest = words[1], words[2:]
+    if (kind != "half-open" and rest) or len(rest) > 1:
+        raise CommandError(usage)
+    seconds = None
+    if rest:
+        try:
+            seconds = _positive(rest[0])
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"half-open: {exc}") from None
+    return SimFaults(kind, seconds)
 
 
 def _no_words(sub: str, words: list[str]) -> None:
@@ -612,9 +709,15 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
             out=_out_name(opts),
             numeric=opts.get("numeric"),
         )
+    if sub == "trace":
+        if len(words) > 1 or (words and words[0] not in TRACE_MODES):
+            raise CommandError(f"usage: %ami trace [{'|'.join(TRACE_MODES)}]")
+        return Trace(words[0] if words else "show")
+    if sub == "sim" and words:
+        return _sim_faults(words, opts)
     _no_words(sub, words)
     simple: dict[str, Command] = {
-        "sim": SimStart(events=opts.get("events"), traffic=opts.get("traffic")),
+        "sim": _sim_start(opts),
         "disconnect": Disconnect(),
         "status": Status(),
         "actions": ListActions(out=_out_name(opts)),
@@ -658,6 +761,7 @@ def parse_line(line: str, expand: Expand | None = None) -> Command:
         raw=bool(opts.get("raw")),
         numeric=opts.get("numeric"),
         force=bool(opts.get("force")),
+        dry_run=bool(opts.get("dry_run")),
     )
 
 
@@ -761,7 +865,9 @@ def parse_cell(line: str, body: str, expand: Expand | None = None) -> Command:
         RunAction(name, headers, timeout=timeout, numeric=numeric, force=force)
         for name, headers in parse_body(body, default, body_expand)
     )
-    return Script(actions, out=_out_name(opts), raw=bool(opts.get("raw")))
+    return Script(
+        actions, out=_out_name(opts), raw=bool(opts.get("raw")), dry_run=bool(opts.get("dry_run"))
+    )
 
 
 # -- validation ------------------------------------------------------------------

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from amilab.catalog import load as load_catalog
-from amilab.notebook.commands import SUBCOMMANDS
+from amilab.notebook.commands import SIM_FAULTS, SUBCOMMANDS, TRACE_MODES
 
 if TYPE_CHECKING:
     from amilab.protocol import Message
@@ -240,7 +240,7 @@ def complete(
     if head == "connect" and word.startswith("@"):
         return _relative(_prefixed([f"@{p}" for p in profiles()], word), word, token)
     if head in SUBCOMMANDS:
-        return []
+        return _relative(_prefixed(_subcommand_words(before), word), word, token)
     if "=" in word:
         key = word.partition("=")[0]
         values = catalog.header_values(head, key, session)
@@ -248,6 +248,18 @@ def complete(
     used = {w.partition("=")[0].lower() for w in before[1:]}
     names = [f"{h}=" for h in _unused(catalog.header_names(head, session), used)]
     return _relative(_prefixed(names, word), word, token)
+
+
+def _subcommand_words(before: list[str]) -> list[str]:
+    """The fixed words after ``trace`` and ``sim`` (``%ami sim faults <TAB>``)."""
+    match before:
+        case ["trace"]:
+            return list(TRACE_MODES)
+        case ["sim"]:
+            return ["faults"]
+        case ["sim", "faults"]:
+            return list(SIM_FAULTS)
+    return []
 
 
 def _help_words(

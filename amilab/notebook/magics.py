@@ -1,16 +1,13 @@
 """``%ami`` / ``%%ami``: the notebook's AMI magics (``%load_ext amilab``).
 
-The magic is thin: :mod:`amilab.notebook.commands` turns the line or cell
-into a command object, and one small method per command type executes it on
-the notebook's :class:`~amilab.session.Session`. Settings are traits of
-:class:`AmiMagics` (``%config AmiMagics``, or ``c.AmiMagics.timeout = 5`` in
-``ipython_config.py``).
-
-The session runs on an I/O thread of its own (not the process-wide shared
-one), so ``%ami disconnect`` and ``%unload_ext amilab`` can stop every thread
-and socket the magics started without disturbing sessions the user opened
-with ``amilab.connect()``. A simulator started by ``%ami sim`` is stopped
-with it.
+The magic keeps only the handlers: :mod:`amilab.notebook.commands` turns the
+line or cell into a command object, :meth:`AmiMagics.execute` dispatches it
+with a ``match`` over the command types, and one small method per type runs
+it. What is connected (named sessions, their I/O threads, the simulator
+``%ami sim`` started, monitors, the completion cache, the I/O threads'
+messages) belongs to :class:`~amilab.notebook.connections.Connections`, which
+needs no IPython. Settings are traits of :class:`AmiMagics` (``%config
+AmiMagics``, or ``c.AmiMagics.timeout = 5`` in ``ipython_config.py``).
 
 Errors that are the user's or the server's (an ``ActionError``, a refused
 login, a bad line) become ``UsageError``: IPython prints one line and marks
@@ -20,18 +17,18 @@ the original exception instead.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import dataclasses
 import difflib
 import getpass
+import logging
 import queue
 import re
-import ssl
 import sys
 import time
 from collections import ChainMap
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, assert_never, cast
 
 from IPython.core.completer import CompletionContext, SimpleCompletion, context_matcher
 from IPython.core.error import UsageError
@@ -47,16 +44,16 @@ from traitlets.config.configurable import Configurable
 
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
-from amilab.client import AMIClient
+from amilab.catalog.chan_sip import pjsip_equivalent
+from amilab.client import default_deadline
 from amilab.errors import (
     ActionError,
     AMIError,
     AuthenticationError,
     ConnectionLost,
-    NotConnected,
 )
-from amilab.iothread import IOThread
 from amilab.notebook import commands as cmds
+from amilab.notebook import tables
 from amilab.notebook.completion import (
     ActionCatalog,
     complete,
@@ -68,11 +65,13 @@ from amilab.notebook.config import (
     Defaults,
     Environment,
     Section,
-    Settings,
     load_profiles,
     permission_warning,
     resolve,
 )
+from amilab.notebook.connections import NOT_CONNECTED, Connections, Link, probe
+from amilab.notebook.guard import dry_run_text, write_reason
+from amilab.protocol import Action
 from amilab.protocol.login import Secret
 from amilab.session import Session
 
@@ -81,6 +80,7 @@ if TYPE_CHECKING:
 
     from amilab.protocol import Message
     from amilab.results import ActionResult
+    from amilab.sim import SimulatedPBX
 
 __all__ = ["AmiMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -95,11 +95,17 @@ VERSION_PROBE_TIMEOUT = 2.0
 #: difflib similarity a name needs to be offered as "did you mean" (0.6, its default,
 #: offers Login for Originat).
 SUGGEST_CUTOFF = 0.75
-_NOT_CONNECTED = (
-    "not connected to AMI: run %ami connect HOST[:PORT] --user U (secret from $AMI_SECRET), "
-    "or %ami sim for the built-in simulator"
-)
+#: Optional packages a magic may need, and what to install (one line, not a traceback).
+OPTIONAL_MODULES = {
+    "ipywidgets": "%ami monitor needs it: pip install ipywidgets (or amilab[notebook])",
+    "pyarrow": "Parquet needs it: pip install pyarrow (or amilab[parquet])",
+    "matplotlib": "plots need it: pip install matplotlib (or amilab[notebook])",
+}
 _EXPECTED = (AMIError, cmds.CommandError, ValueError, OSError)
+
+
+class ReadOnlyRefusal(ValueError):
+    """Read-only mode refused an action that may write; nothing was sent."""
 
 
 def _summary(msg: Message) -> str:
@@ -117,6 +123,17 @@ def _facts(name: str, *, event: bool) -> str | None:
         return None if found is None else event_help(found)
     doc = cat.action(name)
     return None if doc is None else action_help(doc)
+
+
+def _no_chan_sip(action: str) -> str:
+    """The hint for a chan_sip action a server refused: it has no chan_sip, use PJSIP's."""
+    pjsip = pjsip_equivalent(action)
+    if pjsip is None:
+        return ""
+    return (
+        f" This server has no chan_sip (removed in Asterisk 21): use %ami {pjsip} instead"
+        " (or %ami sim --asterisk 20 for a simulator with chan_sip)."
+    )
 
 
 @magics_class
@@ -158,6 +175,16 @@ class AmiMagics(Magics, Configurable):
         DEFAULT_CONFIG_FILE,
         help="INI file of named connections ([default], [lab] ...) for %ami connect @name.",
     ).tag(config=True)
+    keep_constant_columns = Bool(
+        False,
+        help="Keep the Event and ActionID columns in result tables even when every row has "
+        "the same value (they are dropped by default; the ActionResult in _ami keeps all).",
+    ).tag(config=True)
+    read_only = Bool(
+        False,
+        help="Refuse, locally and in one line, actions that may write (Originate, Hangup, "
+        "Command, ...); nothing is sent. %ami connect --read-only does it for one connection.",
+    ).tag(config=True)
     events_for = Float(5.0, help="Seconds %ami events collects when --for is not given.").tag(
         config=True
     )
@@ -165,13 +192,22 @@ class AmiMagics(Magics, Configurable):
     def __init__(self, shell: Any, **kwargs: Any) -> None:
         Configurable.__init__(self, config=shell.config)
         Magics.__init__(self, shell=shell, **kwargs)
-        self.session: Session | None = None
-        self.sim: Any = None
+        #: Sessions, their threads, simulators, monitors and completion cache.
+        self.links = Connections()
         self.last: ActionResult | None = None
-        self.catalog = ActionCatalog()
-        self._io: IOThread | None = None
-        self._monitors: list[Any] = []
-        self._connected_at = 0.0
+
+    # Handles for users and tests: the current session and the simulator ``%ami sim`` started.
+    @property
+    def session(self) -> Session | None:
+        return self.links.session
+
+    @property
+    def sim(self) -> SimulatedPBX | None:
+        return self.links.sim
+
+    @property
+    def catalog(self) -> ActionCatalog:
+        return self.links.catalog
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -198,11 +234,49 @@ class AmiMagics(Magics, Configurable):
             if not self.short_errors:
                 raise
             raise UsageError(self._scrub(self._describe(exc))) from None
+        except ModuleNotFoundError as exc:
+            hint = OPTIONAL_MODULES.get((exc.name or "").partition(".")[0])
+            if hint is None or not self.short_errors:
+                raise
+            raise UsageError(f"{exc.name} is not installed; {hint}") from None
 
     def execute(self, command: cmds.Command) -> Any:
-        """Run one parsed command; what it returns is what the cell shows."""
-        handler: Callable[[Any], Any] = getattr(self, "_do_" + type(command).__name__)
-        return handler(command)
+        """Run one parsed command; what it returns is what the cell shows.
+
+        A ``match`` over every command type, so the type checker sees a new
+        command without a handler (``assert_never``).
+        """
+        match command:
+            case cmds.Connect():
+                return self._do_Connect(command)
+            case cmds.SimStart():
+                return self._do_SimStart(command)
+            case cmds.SimFaults():
+                return self._do_SimFaults(command)
+            case cmds.Trace():
+                return self._do_Trace(command)
+            case cmds.Disconnect():
+                return self._do_Disconnect(command)
+            case cmds.Status():
+                return self._do_Status(command)
+            case cmds.Help():
+                return self._do_Help(command)
+            case cmds.ListActions():
+                return self._do_ListActions(command)
+            case cmds.Last():
+                return self._do_Last(command)
+            case cmds.RunAction():
+                return self._do_RunAction(command)
+            case cmds.Script():
+                return self._do_Script(command)
+            case cmds.RunCommand():
+                return self._do_RunCommand(command)
+            case cmds.Events():
+                return self._do_Events(command)
+            case cmds.Monitor():
+                return self._do_Monitor(command)
+            case _:
+                assert_never(command)
 
     # -- connection ----------------------------------------------------------
     def _defaults(self) -> Defaults:
@@ -222,123 +296,143 @@ class AmiMagics(Magics, Configurable):
                 f"${self.secret_env} or {self.config_file}",
                 file=sys.stderr,
             )
+        asked: list[str] = []
+
+        def later(text: str) -> str:
+            asked.append(text)
+            return ""
+
         settings = resolve(
             cmd,
             env=Environment(),
             profiles=self._profiles(),
             defaults=self._defaults(),
-            prompt=getpass.getpass,
+            prompt=later,
             config_path=self.config_file,
         )
-        self.close()
-        self._open(settings)
+        if asked:
+            # Ask for the secret only once the host answers: a typo in the address must
+            # not cost the user a secret typed for nothing.
+            probe(settings, self.timeout)
+            secret = Secret(getpass.getpass(asked[0]))
+            settings = dataclasses.replace(settings, secret=secret, secret_source="prompt")
+        # Logged in before the working session is let go: a failure keeps it.
+        link = self.links.connect(settings, timeout=self.timeout, read_only=cmd.read_only)
+        self._connected(link)
 
     def _do_SimStart(self, cmd: cmds.SimStart) -> None:
-        import amilab.sim
-
-        self.close()
-        sim = amilab.sim.start(traffic=cmd.traffic)
-        self.sim = sim
-        user = amilab.sim.DEFAULT_USER
-        secret = Secret(sim.users[user].secret)
-        settings = Settings(sim.host, sim.port, user, secret, events=cmd.events)
-        try:
-            self._open(settings, label="simulator")
-        except BaseException:
-            self.close()
-            raise
-
-    def _open(self, s: Settings, label: str = "") -> None:
-        io = IOThread(name="amilab-notebook-io")
-        atexit.register(io.stop)
-        client = AMIClient(
-            s.host,
-            s.port,
-            username=s.user,
-            secret=s.secret,
-            auth=s.auth,  # type: ignore[arg-type]
-            tls=ssl.create_default_context(cafile=s.cafile) if s.cafile else s.tls,
-            events=s.events,
+        # Plain `%ami sim` again (or the same profile) reuses ours; other options replace
+        # it, and say so: never a second simulator silently.
+        plain = cmd.traffic is None and cmd.events is None
+        reuse = self.links.reusable_sim(cmd.asterisk, read_only=cmd.read_only) if plain else None
+        if reuse is not None and reuse.sim is not None:
+            print(
+                f"Already connected to {reuse.sim.banner} at {reuse.where}; reusing it "
+                "(%ami disconnect first for a new one)"
+            )
+            return
+        old = self.links.sim
+        link = self.links.start_sim(
             timeout=self.timeout,
-            connect_timeout=self.timeout,
+            asterisk=cmd.asterisk,
+            traffic=cmd.traffic,
+            events=cmd.events,
+            read_only=cmd.read_only,
         )
-        session = Session(client, io)
-        try:
-            session.connect()
-        except BaseException:
-            self._stop_io(io)
-            raise
-        self._io, self.session = io, session
-        self._connected_at = time.monotonic()
-        self.catalog.reset()
-        what = f"{label} " if label else ""
-        print(
-            f"Connected to {what}{client.host}:{client.port} as {client.username}{self._server()}"
-        )
+        if old is not None:
+            print(f"Stopped the previous simulator at {old.host}:{old.port} ({old.banner})")
+        self._connected(link)
+
+    def _connected(self, link: Link) -> None:
+        """The one line that says what we are now connected to."""
+        client = link.session.client
+        what = f"{link.sim.banner} at {link.where}" if link.sim is not None else link.where
+        guarded = " (read-only)" if self._read_only else ""
+        print(f"Connected to {what} as {client.username}{self._server()}{guarded}")
+
+    def flush_news(self, *_: Any) -> None:
+        """Print the I/O threads' queued messages (IPython pre/post_run_cell hook)."""
+        for line in self.links.drain_news():
+            print(line, file=sys.stderr)
 
     def _server(self) -> str:
         """``: Asterisk 22.x, AMI 11.0.0`` (the Asterisk part only if CoreSettings answers)."""
-        assert self.session is not None
+        session = self.links.require()
         parts = []
         try:
-            result = self.session.action("CoreSettings", timeout=VERSION_PROBE_TIMEOUT, check=False)
+            result = session.action("CoreSettings", timeout=VERSION_PROBE_TIMEOUT, check=False)
             if result.ok and result.response.get("AsteriskVersion"):
                 parts.append(f"Asterisk {result.response['AsteriskVersion']}")
         except AMIError:
             pass
-        parts.append(f"AMI {self.session.version or '?'}")
+        parts.append(f"AMI {session.version or '?'}")
         return ": " + ", ".join(parts)
 
-    @staticmethod
-    def _stop_io(io: IOThread) -> None:
-        io.stop()
-        atexit.unregister(io.stop)
-
     def close(self) -> None:
-        """Close monitors, the session, its I/O thread and our simulator; safe to repeat."""
-        for monitor in self._monitors:
-            try:
-                monitor.close()
-            except Exception as exc:  # one broken widget must not keep the socket open
-                print(f"Warning: closing a monitor failed: {exc}", file=sys.stderr)
-        self._monitors.clear()
-        session, self.session = self.session, None
-        io, self._io = self._io, None
-        sim, self.sim = self.sim, None
-        try:
-            if session is not None and io is not None and io.alive:
-                with contextlib.suppress(AMIError, OSError, TimeoutError):
-                    session.close()
-        finally:
-            if io is not None:
-                self._stop_io(io)
-            if sim is not None:
-                sim.stop()
-            self.catalog.reset()
+        """Close every session, monitor, I/O thread and simulator of this magic; safe to repeat."""
+        self.links.close_all()
+
+    def _do_Trace(self, cmd: cmds.Trace) -> None:
+        """Turn the session's wire trace on or off, clear it, or print it (secrets masked)."""
+        trace = self._require().trace
+        if cmd.mode == "on":
+            trace.enable()
+            print("Wire trace on: %ami trace shows it (secrets masked), %ami trace off stops it")
+        elif cmd.mode == "off":
+            trace.disable()
+            print(f"Wire trace off ({len(trace.entries)} entries kept; %ami trace shows them)")
+        elif cmd.mode == "clear":
+            trace.clear()
+        else:
+            text = trace.text()
+            if text:
+                print(self._scrub(text))
+            else:
+                state = "on, nothing sent or received yet" if trace.enabled else "off"
+                print(f"(the wire trace is {state}; %ami trace on starts it)")
+
+    def _do_SimFaults(self, cmd: cmds.SimFaults) -> None:
+        """Break the simulator this magic started, on purpose (see amilab.sim.faults)."""
+        sim = self.sim
+        if sim is None:
+            raise ValueError("no simulator of this notebook's: %ami sim starts one")
+        faults = sim.faults
+        if cmd.kind == "drop":
+            count = faults.drop_all()
+            print(f"Dropped {count} connection(s); the session reconnects by itself")
+        elif cmd.kind == "half-open":
+            faults.half_open(cmd.seconds)
+            span = f"for {cmd.seconds:g}s" if cmd.seconds else "until %ami sim faults clear"
+            print(f"The simulator stops answering {span}, with TCP kept open")
+        elif cmd.kind == "restart":
+            faults.restart()
+            print("The simulator restarts (like core restart now): everyone is dropped")
+        else:
+            faults.clear()
+            print("Simulator faults cleared")
 
     def _do_Disconnect(self, cmd: cmds.Disconnect) -> None:
-        session, sim = self.session, self.sim
-        if session is None and sim is None:
+        link = self.links.close()
+        if link is None:
             print("Not connected.")
             return
-        where = f"{session.client.host}:{session.client.port}" if session else "the simulator"
-        self.close()
-        print(f"Disconnected from {where}" + ("; simulator stopped" if sim is not None else ""))
+        stopped = "; simulator stopped" if link.sim is not None else ""
+        print(f"Disconnected from {link.where}{stopped}")
 
     def _require(self) -> Session:
-        if self.session is None:
-            raise NotConnected(_NOT_CONNECTED)
-        return self.session
+        return self.links.require()
 
     def _do_Status(self, cmd: cmds.Status) -> None:
-        session = self.session
-        if session is None:
-            print("Not connected. " + _NOT_CONNECTED.split(": ", 1)[1])
+        link = self.links.current
+        if link is None:
+            print("Not connected. " + NOT_CONNECTED.split(": ", 1)[1])
             return
-        c = session.client
-        up = int(time.monotonic() - self._connected_at)
-        state = "connected" if session.connected else f"not connected ({c.state}; reconnecting)"
-        sim = ", simulator" if self.sim is not None else ""
+        c = link.session.client
+        up = int(time.monotonic() - link.opened_at)
+        connected = link.session.connected
+        state = "connected" if connected else f"not connected ({c.state}; reconnecting)"
+        sim = f", {link.sim.banner}" if link.sim is not None else ""
+        sim += ", read-only" if self._read_only else ""
         last = f", last: {self.last!r}" if self.last is not None else ""
         print(
             f"{c.username}@{c.host}:{c.port} AMI {c.version or '?'}{sim}: {state}, "
@@ -349,8 +443,10 @@ class AmiMagics(Magics, Configurable):
     def _send(self, cmd: cmds.RunAction) -> ActionResult:
         session = self._require()
         timeout = cmd.timeout if cmd.timeout is not None else self.timeout
+        action = Action(cmd.name, list(cmd.headers))
         try:
-            result = session.action(cmd.name, list(cmd.headers), timeout=timeout)
+            # The README's rule: a sync Originate waits for its AMI Timeout plus ours.
+            result = session.action(action, timeout=default_deadline(action, timeout))
         except ActionError as exc:
             if exc.result is not None:
                 # The client's results are amilab.results.ActionResult (with .df).
@@ -368,7 +464,12 @@ class AmiMagics(Magics, Configurable):
         return cast('bool | Literal["known"]', self.numeric if option is None else option)
 
     def _frame(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
-        return self._limit(result.to_frame(numeric=self._numeric(numeric)))
+        return self._limit(self._table(result, numeric))
+
+    def _table(self, result: ActionResult, numeric: bool | None) -> pd.DataFrame:
+        """The result as a table that leads with what matters (see ``keep_constant_columns``)."""
+        frame = result.to_frame(numeric=self._numeric(numeric))
+        return tables.tidy(frame, keep_constant=self.keep_constant_columns)
 
     def _limit(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.autolimit and len(frame) > self.autolimit:
@@ -389,8 +490,51 @@ class AmiMagics(Magics, Configurable):
         print(f"{out} = {what}")
         return None
 
+    @property
+    def _read_only(self) -> bool:
+        link = self.links.current
+        return bool(self.read_only or (link is not None and link.read_only))
+
+    def _guard(self, actions: Sequence[cmds.RunAction]) -> None:
+        """In read-only mode, refuse the first action that may write; nothing is sent."""
+        if not self._read_only:
+            return
+        for action in actions:
+            reason = write_reason(action.name, load_catalog())
+            if reason is not None:
+                how = (
+                    "reconnect without --read-only"
+                    if not self.read_only
+                    else "%config AmiMagics.read_only = False"
+                )
+                raise ReadOnlyRefusal(
+                    f"read-only: {action.name} {reason}; nothing was sent ({how} to allow it)"
+                )
+
+    def _dry_run(self, actions: Sequence[cmds.RunAction]) -> None:
+        """Print what each action would be sent as; connect to nothing, send nothing."""
+        for number, action in enumerate(actions, start=1):
+            if len(actions) > 1:
+                print(f"# action {number} of {len(actions)}")
+            print(self._scrub(dry_run_text(action.name, action.headers)))
+        notes = []
+        try:
+            cmds.check_required(actions, load_catalog())
+        except cmds.MissingHeaders as exc:
+            notes.append(str(exc).split("; nothing was sent")[0])
+        try:
+            self._guard(actions)
+        except ReadOnlyRefusal as exc:
+            notes.append(str(exc).split("; nothing was sent")[0])
+        sent = "dry run: nothing was sent"
+        print(f"({sent}; it would be refused: {'; '.join(notes)})" if notes else f"({sent})")
+
     def _do_RunAction(self, cmd: cmds.RunAction) -> Any:
+        if cmd.dry_run:
+            self._dry_run([cmd])
+            return None
         cmds.check_required([cmd], load_catalog())
+        self._guard([cmd])
         result = self._send(cmd)
         value = result if cmd.raw else self._frame(result, cmd.numeric)
         return self._output(value, cmd.out)
@@ -398,7 +542,11 @@ class AmiMagics(Magics, Configurable):
     def _do_Script(self, cmd: cmds.Script) -> Any:
         import pandas as pd
 
+        if cmd.dry_run:
+            self._dry_run(cmd.actions)
+            return None
         cmds.check_required(cmd.actions, load_catalog())
+        self._guard(cmd.actions)
         results: list[tuple[str, ActionResult]] = []
         for number, action in enumerate(cmd.actions, start=1):
             try:
@@ -415,19 +563,29 @@ class AmiMagics(Magics, Configurable):
         else:
             frames = []
             for (name, result), action in zip(results, cmd.actions, strict=True):
-                frame = result.to_frame(numeric=self._numeric(action.numeric))
+                frame = self._table(result, action.numeric)
                 frame.insert(0, "action", pd.Series([name] * len(frame), dtype="string"))
                 frames.append(frame)
             value = self._limit(pd.concat(frames, ignore_index=True))
+            tables.mark(value)
         return self._output(value, cmd.out)
 
     def _do_RunCommand(self, cmd: cmds.RunCommand) -> None:
+        self._guard([cmds.RunAction("Command")])
         session = self._require()
         timeout = cmd.timeout if cmd.timeout is not None else self.timeout
         for text in cmd.commands:
             if len(cmd.commands) > 1:
                 print(f"> {text}")
-            output = session.command(text, timeout=timeout)
+            try:
+                output = session.command(text, timeout=timeout)
+            except ActionError as exc:
+                # Asterisk says only "Command output follows" in Message; the reason is in
+                # the Output lines (tests/fixtures/asterisk22/command_unknown.ami).
+                said = getattr(exc.result, "output", "") if exc.result is not None else ""
+                if not said.strip():
+                    raise
+                raise ActionError(f"{text!r} failed: {said.strip()}", exc.result) from None
             print(output)
 
     def _do_Last(self, cmd: cmds.Last) -> Any:
@@ -512,6 +670,7 @@ class AmiMagics(Magics, Configurable):
                     except queue.Empty:
                         break
                     got.append(msg)
+                    self.flush_news()
                     if not cmd.quiet and len(got) <= MAX_LIVE_LINES:
                         print(_summary(msg))
             except KeyboardInterrupt:
@@ -527,8 +686,7 @@ class AmiMagics(Magics, Configurable):
         from amilab.notebook.monitor import EventMonitor
 
         monitor = EventMonitor(self._require(), cmd.patterns or ("*",))
-        self._monitors.append(monitor)
-        return monitor
+        return self.links.add_monitor(monitor)
 
     # -- errors ------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:
@@ -536,7 +694,7 @@ class AmiMagics(Magics, Configurable):
             text = str(exc)
             if "unknown command" in text.lower() and exc.result is not None:
                 action = getattr(exc.result.action, "name", "")
-                text += self._suggest(action) if action else ""
+                text += _no_chan_sip(action) or self._suggest(action) if action else ""
             return text
         if isinstance(exc, AuthenticationError):
             return f"login refused: {exc}"
@@ -604,6 +762,14 @@ def _registered(ipython: Any) -> AmiMagics | None:
     return found if isinstance(found, AmiMagics) else None
 
 
+#: Where the kernel prints the I/O thread's messages: before a cell runs (news from
+#: between cells) and after (news from while it ran), so they appear under the cell
+#: that is running, never under the cell that created the session.
+_NEWS_HOOKS = ("pre_run_cell", "post_run_cell")
+#: amilab's loggers' parent; its warnings (reconnected, dead peer) become news.
+LOGGER = "amilab"
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%ami``/``%%ami``, its settings and its tab completion (idempotent)."""
     if _registered(ipython) is not None:
@@ -612,6 +778,12 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.configurables.append(magics)
     ipython.Completer.custom_matchers.append(magics.matcher)
+    for hook in _NEWS_HOOKS:
+        ipython.events.register(hook, magics.flush_news)
+    logger = logging.getLogger(LOGGER)
+    if not logger.handlers:  # the user's own logging setup is left alone
+        logger.addHandler(magics.links.log_handler)
+    tables.register_html(ipython.display_formatter.formatters["text/html"])
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -631,3 +803,8 @@ def unload_ipython_extension(ipython: Any) -> None:
         matchers = ipython.Completer.custom_matchers
         if magics.matcher in matchers:
             matchers.remove(magics.matcher)
+        for hook in _NEWS_HOOKS:
+            with contextlib.suppress(ValueError):
+                ipython.events.unregister(hook, magics.flush_news)
+        logging.getLogger(LOGGER).removeHandler(magics.links.log_handler)
+        tables.unregister_html(ipython.display_formatter.formatters["text/html"])

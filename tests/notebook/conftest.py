@@ -47,6 +47,8 @@ def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         shell.run_line_magic("unload_ext", "amilab")
     for name in ("_ami", "df", "r", "chan", "acts", "ev"):
         shell.user_ns.pop(name, None)
+    # %config also writes the shell's config, which the next load would read back.
+    shell.config.pop("AmiMagics", None)
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ from amilab.notebook.commands import (
     RunAction,
     RunCommand,
     Script,
+    SimFaults,
     SimStart,
     Status,
+    Trace,
     expand_fields,
     parse_body,
     parse_cell,
@@ -92,6 +94,13 @@ def test_lowercase_subcommand_vs_action():
         ("connect --sim", SimStart()),
         ("connect --sim --events off", SimStart(events="off")),
         ("sim --traffic 2.5", SimStart(traffic=2.5)),
+        ("sim --asterisk 22", SimStart(asterisk="22")),
+        ("connect --sim --asterisk 20", SimStart(asterisk="20")),
+        ("sim --read-only", SimStart(read_only=True)),
+        ("trace", Trace("show")),
+        ("trace on", Trace("on")),
+        ("sim faults drop", SimFaults("drop")),
+        ("sim faults half-open 2.5", SimFaults("half-open", 2.5)),
         ("monitor", Monitor()),
         ("monitor Hangup New*", Monitor(("Hangup", "New*"))),
         (
@@ -118,6 +127,14 @@ def test_connect_forms():
     assert parse_line("connect @lab --events call,system --secret-env LAB") == Connect(
         profile="lab", events="call,system", secret_env="LAB"
     )
+    assert parse_line("connect h --read-only") == Connect(host="h", read_only=True)
+
+
+def test_dry_run_on_actions_and_cells():
+    """--dry-run is an option of an action line and of a %%ami cell."""
+    assert parse_line("Ping --dry-run") == RunAction("Ping", dry_run=True)
+    cell = parse_cell("--dry-run", "Action: Ping\n")
+    assert isinstance(cell, Script) and cell.dry_run
 
 
 def test_connect_secret_is_taken_and_hidden():
@@ -160,6 +177,14 @@ def test_command_takes_the_raw_rest():
         ("Ping --for 3", "--for does not apply"),
         ("status --user x", "--user does not apply"),
         ("connect h --traffic 2", "--traffic needs --sim"),
+        ("connect h --asterisk 22", "--asterisk needs --sim"),
+        ("events --asterisk 22", "--asterisk does not apply"),
+        ("events --dry-run", "--dry-run does not apply"),
+        ("trace loud", "usage: %ami trace"),
+        ("sim faults explode", "usage: %ami sim faults"),
+        ("sim faults drop 3", "usage: %ami sim faults"),
+        ("sim faults half-open -1", "half-open: expected a positive"),
+        ("status --read-only", "--read-only does not apply"),
         ("Ping --traffic 2", "--traffic does not apply"),
         ("events --timeout 0", "positive"),
         ("events --max 0", "positive whole number"),

@@ -131,7 +131,7 @@ def test_reconnect_refreshes_cache(ip, magics):
     ip.run_line_magic("ami", "sim")
     _completions(ip, "%ami Or")
     assert magics.catalog.actions is not None
-    ip.run_line_magic("ami", "sim")
+    ip.run_line_magic("ami", "sim --asterisk 22")  # another profile: a new simulator
     assert magics.catalog.actions is None
 
 
@@ -139,3 +139,10 @@ def test_other_lines_untouched(ip):
     """Completion of ordinary Python is not hijacked by the %ami matcher."""
     ip.user_ns["amilab_value_xyz"] = 1
     assert "amilab_value_xyz" in _completions(ip, "amilab_value_x")
+
+
+def test_trace_and_sim_faults_words_complete(ip):
+    """%ami trace <TAB> and %ami sim faults <TAB> offer their fixed words, offline."""
+    assert _completions(ip, "%ami trace o") == ["on", "off"]
+    assert _completions(ip, "%ami sim f") == ["faults"]
+    assert _completions(ip, "%ami sim faults ") == ["drop", "half-open", "restart", "clear"]

@@ -63,12 +63,13 @@ def test_ipython_config_file_settings(ip):
 
 # -- connecting ----------------------------------------------------------------
 def test_sim_connects_and_prints_one_line(ip, magics, capsys):
-    """%ami sim starts the simulator, logs in as admin and prints server, versions, user."""
+    """%ami sim starts the simulator, logs in as admin, prints what it imitates and versions."""
     ip.run_line_magic("ami", "sim")
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
-    assert out[0].startswith(f"Connected to simulator {magics.sim.host}:{magics.sim.port} as admin")
-    assert "Asterisk 22" in out[0] and "AMI 11.0.0" in out[0]
+    where = f"{magics.sim.host}:{magics.sim.port}"
+    assert out[0].startswith(f"Connected to {magics.sim.banner} at {where} as admin")
+    assert "Asterisk 20" in out[0] and "AMI 9.0.0" in out[0]
     assert magics.session.connected
 
 
@@ -129,7 +130,7 @@ def test_status_and_disconnect(ip, magics, capsys):
     ip.run_line_magic("ami", "sim")
     ip.run_line_magic("ami", "status")
     status = capsys.readouterr().out.splitlines()[-1]
-    assert status.startswith("admin@") and "simulator: connected" in status
+    assert status.startswith("admin@") and f"{magics.sim.banner}: connected" in status
     ip.run_line_magic("ami", "disconnect")
     assert "simulator stopped" in capsys.readouterr().out
     assert magics.session is None and magics.sim is None
@@ -145,7 +146,7 @@ def test_action_returns_dataframe_of_list_items(ip):
     df = ip.user_ns["df"]
     assert isinstance(df, pd.DataFrame)
     assert set(df["ObjectName"]) >= {"100", "101"}
-    assert (df["Event"] == "EndpointList").all()
+    assert (ip.user_ns["_ami"].to_frame()["Event"] == "EndpointList").all()
 
 
 def test_action_without_list_returns_response(ip):
@@ -329,9 +330,9 @@ def test_monitor_returns_widget_closed_on_disconnect(ip, magics):
     ip.run_line_magic("ami", "sim")
     monitor = ip.run_line_magic("ami", "monitor Hangup")
     assert isinstance(monitor, EventMonitor)
-    assert magics._monitors == [monitor]
+    assert magics.links.monitors == [monitor]
     ip.run_line_magic("ami", "disconnect")
-    assert magics._monitors == []
+    assert magics.links.monitors == []
 
 
 # -- errors ------------------------------------------------------------------------
