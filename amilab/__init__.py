@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from amilab.client import AMIClient
     from amilab.frames import to_frame
     from amilab.notebook.monitor import EventMonitor
-    from amilab.recorder import EventRecorder, load_capture, replay
+    from amilab.recorder import EventRecorder, load_capture, load_frame, replay
     from amilab.results import ActionResult
     from amilab.session import Session, connect
 
@@ -50,6 +50,7 @@ __all__ = [
     "__version__",
     "connect",
     "load_capture",
+    "load_frame",
     "load_ipython_extension",
     "replay",
     "to_frame",
@@ -64,6 +65,7 @@ _LAZY = {
     "to_frame": "amilab.frames",
     "EventRecorder": "amilab.recorder",
     "load_capture": "amilab.recorder",
+    "load_frame": "amilab.recorder",
     "replay": "amilab.recorder",
     "EventMonitor": "amilab.notebook.monitor",
 }

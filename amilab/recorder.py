@@ -257,6 +257,14 @@ class EventRecorder:
         if subscription is not None:
             subscription.cancel()
 
+    def stop(self) -> None:
+        """Stop recording (the same as :meth:`detach`); what was recorded stays.
+
+        Not to be confused with ``stats.stopped``, which says the ``"stop"``
+        policy ended recording when a bound was reached.
+        """
+        self.detach()
+
     @property
     def attached(self) -> bool:
         return self._subscription is not None

@@ -21,6 +21,7 @@ LAZY_NAMES = {
     "EventRecorder",
     "replay",
     "load_capture",
+    "load_frame",
     "EventMonitor",
 }
 EAGER_NAMES = sorted(set(amilab.__all__) - LAZY_NAMES)

@@ -829,3 +829,34 @@ def test_framing_error_line_skips_blank_lines(tmp_path, eol):
     path.write_bytes(b"Asterisk Call Manager/x" + eol + b"Event: A" + eol * 3 + big)
     with pytest.raises(ProtocolError, match=r"cap\.ami:5: message exceeds"):
         load_capture(path)
+
+
+def test_stop_ends_recording_and_load_frame_reads_parquet_back(tmp_path):
+    """rec.stop() detaches (later events are not recorded); amilab.load_frame reads Parquet."""
+    import amilab
+    from amilab.protocol.message import Message
+
+    class Source:
+        def __init__(self) -> None:
+            self.callbacks: list = []
+
+        def on(self, patterns, callback):  # type: ignore[no-untyped-def]
+            self.callbacks.append(callback)
+            source = self
+
+            class Sub:
+                def cancel(self) -> None:
+                    source.callbacks.remove(callback)
+
+            return Sub()
+
+    source = Source()
+    rec = amilab.EventRecorder(source)
+    for cb in list(source.callbacks):
+        cb(Message(b"Event: A\r\nX: 1"))
+    rec.stop()
+    assert not rec.attached and source.callbacks == []
+    assert len(rec.to_frame()) == 1
+    path = rec.save(tmp_path / "c.parquet")
+    frame = amilab.load_frame(path)
+    assert frame["event"].tolist() == ["A"] and frame["X"].tolist() == ["1"]

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The chan_sip -> PJSIP table is a fact about Asterisk, kept once in the catalog.
+from amilab.catalog.chan_sip import CHAN_SIP_TO_PJSIP
+
 __all__ = ["CHAN_SIP_TO_PJSIP", "DEFAULT_ASTERISK", "PROFILES", "AsteriskProfile", "get_profile"]
 
 
@@ -50,14 +53,6 @@ PROFILES: dict[str, AsteriskProfile] = {
 DEFAULT_ASTERISK = "22"
 #: The PJSIP action to use instead of each chan_sip one (res_pjsip's manager actions),
 #: for a hint when a server without chan_sip refuses a chan_sip action.
-CHAN_SIP_TO_PJSIP: dict[str, str] = {
-    "sippeers": "PJSIPShowEndpoints",
-    "sipshowpeer": "PJSIPShowEndpoint",
-    "sipqualifypeer": "PJSIPQualify",
-    "sipshowregistry": "PJSIPShowRegistrationsOutbound",
-    "sipnotify": "PJSIPNotify",
-    "sippeerstatus": "PJSIPShowContacts",
-}
 
 
 def get_profile(asterisk: str | int) -> AsteriskProfile:
