@@ -69,9 +69,10 @@ def test_calls_on_hand_built_call(numeric):
     assert list(out.index) == ["1795674000.1"]
     row = out.iloc[0]
     assert (row["start"], row["answer"], row["end"]) == (at(0), at(4), at(15))
-    assert row["duration"] == pd.Timedelta(seconds=15)
-    assert row["talk_time"] == pd.Timedelta(seconds=11)
-    assert (row["caller"], row["callee"]) == ("100", "200")
+    assert row["complete"]
+    assert row["duration"] == 15.0
+    assert row["talk_time"] == 10.0  # the caller's time in the bridge: 4 s to its hangup at 14 s
+    assert (row["caller"], row["callee"], row["answered_by"]) == ("100", "200", "PJSIP/200")
     assert (row["cause"], row["cause_txt"], row["channels"]) == ("16", "Normal Clearing", 2)
 
 
@@ -82,10 +83,11 @@ def test_unanswered_call_has_no_answer_or_talk_time():
         CALL[1],
         CALL[2],
         (30, f"Event: Hangup\n{A}\nCause: 19\nCause-txt: No answer"),
+        (30, f"Event: Hangup\n{B}\nCause: 26\nCause-txt: Answered elsewhere"),
     ]
     row = calls(capture(events)).iloc[0]
-    assert row["answer"] is pd.NaT and row["talk_time"] is pd.NaT
-    assert row["duration"] == pd.Timedelta(seconds=30)
+    assert row["answer"] is pd.NaT and pd.isna(row["talk_time"])
+    assert row["duration"] == 30.0
     assert row["cause"] == "19"
 
 
@@ -100,14 +102,17 @@ def test_queue_call_answer_is_when_caller_meets_agent():
         (0, f"Event: QueueCallerJoin\n{A}\nQueue: support"),
         (5, f"Event: Newchannel\n{agent}\nChannelState: 0\nChannelStateDesc: Down"),
         (5, f"Event: Newstate\n{agent}\nChannelState: 6\nChannelStateDesc: Up"),
+        (5, f"Event: QueueCallerLeave\n{A}\nQueue: support"),
         (5, f"Event: BridgeEnter\n{A}\nBridgeNumChannels: 1"),
         (5, f"Event: BridgeEnter\n{agent}\nBridgeNumChannels: 2"),
         (12, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
+        (12, f"Event: Hangup\n{agent}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
     ]
     row = calls(capture(events)).iloc[0]
     assert row["answer"] == at(5)
-    assert row["talk_time"] == pd.Timedelta(seconds=7)
-    assert row["duration"] == pd.Timedelta(seconds=12)
+    assert row["talk_time"] == 7.0
+    assert row["duration"] == 12.0
+    assert (row["queue"], row["wait_time"]) == ("support", 5.0)
 
 
 def test_call_without_bridge_is_answered_when_up():
@@ -118,7 +123,7 @@ def test_call_without_bridge_is_answered_when_up():
         (9, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
     ]
     row = calls(capture(events)).iloc[0]
-    assert row["answer"] == at(2) and row["talk_time"] == pd.Timedelta(seconds=7)
+    assert row["answer"] == at(2) and row["talk_time"] == 7.0
 
 
 def test_channel_lifecycles():
