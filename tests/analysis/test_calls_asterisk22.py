@@ -131,3 +131,18 @@ def test_times_are_milliseconds_and_durations_seconds(day):
     """Times are datetime64[ms, UTC]; durations are float seconds."""
     assert str(day["start"].dtype) == "datetime64[ms, UTC]"
     assert day["duration"].dtype == "float64" and day["talk_time"].dtype == "float64"
+
+
+#: How far a re-run's durations strayed from day.ami's: at most 0.052 s
+#: (duration of 2002) between day.ami and day_rerun.ami; 0.1 s leaves room.
+RERUN_TOL = 0.1
+RERUN_SAME = ["callee", "answered_by", "queue", "transfer", "transfer_to", "cause", "channels"]
+RERUN_NUMBERS = ["wait_time", "talk_time", "hold_time", "park_time", "conf_time", "duration"]
+
+
+def test_rerun_gives_the_same_records(day):
+    """day_rerun.ami (same script, later): same parties and causes, durations within RERUN_TOL."""
+    rerun = calls(load_frame(HERE / "day_rerun.ami")).set_index("caller").loc[day.index]
+    assert day[RERUN_SAME].compare(rerun[RERUN_SAME]).empty
+    diff = (day[RERUN_NUMBERS] - rerun[RERUN_NUMBERS]).abs().fillna(0.0)
+    assert (diff <= RERUN_TOL).all().all(), diff.max()

@@ -47,10 +47,15 @@ WAIT_FIELD = {"CONNECT": 0, "ABANDON": 2, "EXITWITHTIMEOUT": 2, "EXITWITHKEY": 3
 TALK_FIELD = {"COMPLETEAGENT": 1, "COMPLETECALLER": 1, "BLINDTRANSFER": 3}
 
 
-def qlog() -> list[tuple[str, str, str, str, list[str]]]:
-    """(callid, queue, agent, event, data fields) per line of day.queue_log."""
+#: The committed capture and a later re-run of the same script (day_rerun.*,
+#: recorded with the queues loaded from tests/asterisk/analysis/queues.conf).
+CAPTURES = ["day", "day_rerun"]
+
+
+def qlog(name: str = "day") -> list[tuple[str, str, str, str, list[str]]]:
+    """(callid, queue, agent, event, data fields) per line of <name>.queue_log."""
     out = []
-    for line in (HERE / "day.queue_log").read_text().splitlines():
+    for line in (HERE / f"{name}.queue_log").read_text().splitlines():
         _, callid, queue, agent, event, *data = line.split("|")
         out.append((callid, queue, agent, event, data))
     return out
@@ -91,9 +96,11 @@ def test_queue_calls_values_from_recording(qc):
     }
 
 
-def test_queue_calls_match_queue_log(qc):
+@pytest.mark.parametrize("name", CAPTURES)
+def test_queue_calls_match_queue_log(name):
     """Every ENTERQUEUE is a row with its position and caller; outcome, wait, agent, talk agree."""
-    lines = qlog()
+    qc = queue_calls(load_frame(HERE / f"{name}.ami")).set_index("uniqueid")
+    lines = qlog(name)
     enters = [(c, q, d) for c, q, _, e, d in lines if e == "ENTERQUEUE"]
     assert sorted(qc.index) == sorted(c for c, _, _ in enters)
     for callid, queue, data in enters:
@@ -113,11 +120,12 @@ def test_queue_calls_match_queue_log(qc):
             assert row["agent"] == agent
 
 
-def test_queue_stats_match_queue_log(frame):
+@pytest.mark.parametrize("name", CAPTURES)
+def test_queue_stats_match_queue_log(name):
     """offered/answered/abandoned per queue equal the ENTERQUEUE/CONNECT/ABANDON lines."""
-    stats = queue_stats(frame)
+    stats = queue_stats(load_frame(HERE / f"{name}.ami"))
     assert list(stats.columns) == QUEUE_STAT_COLUMNS
-    lines = qlog()
+    lines = qlog(name)
     for column, event in (
         ("offered", "ENTERQUEUE"),
         ("answered", "CONNECT"),
@@ -157,11 +165,12 @@ def test_queue_stats_threshold_short_abandons_and_intervals(frame):
     assert list(per["offered"]) == [1, 1]
 
 
-def test_agent_stats_match_queue_log(frame):
+@pytest.mark.parametrize("name", CAPTURES)
+def test_agent_stats_match_queue_log(name):
     """answered = CONNECT lines, missed = RINGNOANSWER lines, pauses = PAUSE lines, per agent."""
-    stats = agent_stats(frame)
+    stats = agent_stats(load_frame(HERE / f"{name}.ami"))
     assert list(stats.columns) == AGENT_COLUMNS
-    lines = qlog()
+    lines = qlog(name)
     for column, event in (("answered", "CONNECT"), ("missed", "RINGNOANSWER"), ("pauses", "PAUSE")):
         expected = Counter(a for _, _, a, e, _ in lines if e == event)
         assert stats[column][stats[column] > 0].to_dict() == dict(expected), column
