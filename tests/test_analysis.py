@@ -171,3 +171,31 @@ def test_real_asterisk22_originate_async_call():
     assert row["end"] == hangups["received_at"].max()
     assert row["answer"] < row["end"] and row["cause"] == "16"
     assert len(channel_lifecycles(df)) == 4
+
+
+LOSER = B.replace("PJSIP/200-00000002", "PJSIP/201-00000003").replace(
+    "Uniqueid: 1795674000.2", "Uniqueid: 1795674000.3"
+)
+# Ringall: 200 answers at 4 s, 201's leg is hung up as "Answered elsewhere".
+RINGALL = [
+    *CALL[:8],
+    (1, f"Event: Newchannel\n{LOSER}\nChannelState: 0\nChannelStateDesc: Down"),
+    (4, f"Event: Hangup\n{LOSER}\nChannelState: 5\nCause: 26\nCause-txt: Answered elsewhere"),
+]
+
+
+def test_losing_leg_cause_never_ends_a_call_in_progress():
+    """Capture cut mid-talk after a ringall loser hung up: incomplete, no end, no cause."""
+    row = calls(capture(RINGALL)).iloc[0]
+    assert not row["complete"]
+    assert row["end"] is pd.NaT and pd.isna(row["duration"]) and pd.isna(row["cause"])
+    assert pd.isna(row["talk_time"])
+
+
+def test_losing_leg_cause_is_not_the_calls_cause():
+    """Finished ringall call: the cause is the caller's 16, not the loser's 26."""
+    events = [*RINGALL, *CALL[8:]]
+    row = calls(capture(events)).iloc[0]
+    assert row["complete"] and row["end"] == at(15)
+    assert (row["cause"], row["cause_txt"]) == ("16", "Normal Clearing")
+    assert row["answered_by"] == "PJSIP/200" and row["channels"] == 3

@@ -161,8 +161,9 @@ def _parties(df: pd.DataFrame, ev: pd.DataFrame, index: pd.Index) -> pd.DataFram
     out["caller"] = real(origin["caller"]).groupby(origin["call"]).first()
     for name in ("cause", "cause_txt"):
         # a call whose first channel was never seen (capture began mid-call)
-        # falls back on the first channel of it that hung up
-        out[name] = hangup[name].first().reindex(index).fillna(any_hangup[name].first())
+        # falls back on its last channel to hang up: a losing ringall leg
+        # (26, Answered elsewhere) hangs up first, never last
+        out[name] = hangup[name].first().reindex(index).fillna(any_hangup[name].last())
     out["callee"] = _callee(df, ev, origin, index)
     out["answered_by"] = _answered_by(df, ev)
     return out
@@ -265,6 +266,8 @@ def _finish_times(out: pd.DataFrame) -> pd.DataFrame:
     talk = out["talk_time"].fillna(app_talk) - out["hold_time"].fillna(0.0)
     out["talk_time"] = talk.clip(lower=0.0).where(out["answer"].notna()).round(3)
     for name in ("duration", "talk_time", "hold_time", "park_time", "conf_time"):
+        out[name] = out[name].where(out["complete"])
+    for name in ("cause", "cause_txt"):
         out[name] = out[name].where(out["complete"])
     for name in ("hold_time", "park_time", "conf_time"):
         out[name] = out[name].fillna(0.0).where(out["complete"])

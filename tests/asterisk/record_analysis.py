@@ -5,14 +5,15 @@
     AMILAB_ASTERISK_ROOT=... AMILAB_ASTERISK_PORT=... \
         python tests/asterisk/record_analysis.py [capture ...]
 
-Run it as root against a private sandbox: it copies
-tests/asterisk/analysis/queues.conf into the chroot while it records (and
-removes it after), so the shared sandbox's QueueStatus keeps its recorded
-shape. ``AMILAB_ANALYSIS_OUT`` writes elsewhere (for a re-run to compare).
+Run it as root against a private sandbox: while it records it copies
+tests/asterisk/analysis/queues.conf into the chroot and appends
+tests/asterisk/analysis/extensions.conf to its dialplan (undone after), so
+the shared sandbox's QueueStatus and dialplan keep their recorded shape.
+``AMILAB_ANALYSIS_OUT`` writes elsewhere (for a re-run to compare).
 
 Stdlib only (record.py's raw-socket reader, no project code). Each capture is
 one AMI connection, logged in with all events, while calls are originated
-into the ``amilab-analysis`` contexts of tests/asterisk/etc/extensions.conf
+into the ``amilab-analysis`` contexts of tests/asterisk/analysis/extensions.conf
 from a second, unrecorded connection. It writes, under
 tests/fixtures/asterisk22/analysis/:
 
@@ -55,6 +56,9 @@ OUT = os.environ.get("AMILAB_ANALYSIS_OUT", os.path.join(record.OUT, "analysis")
 #: The queues, kept out of the shared sandbox (see tests/asterisk/etc/queues.conf).
 QUEUES_SRC = os.path.join(HERE, "analysis", "queues.conf")
 QUEUES_DST = "etc/asterisk/amilab-analysis-queues.conf"
+#: The dialplan, appended to the sandbox's extensions.conf while recording.
+DIALPLAN_SRC = os.path.join(HERE, "analysis", "extensions.conf")
+DIALPLAN_DST = "etc/asterisk/extensions.conf"
 GREETING = b"Asterisk Call Manager/amilab-capture-1\r\n"
 QUEUE_LOG = "/var/log/asterisk/queue_log"
 CALLERS = "amilab-analysis-callers"
@@ -305,20 +309,31 @@ def _cli(command: str) -> None:
 
 
 @contextlib.contextmanager
-def analysis_queues() -> Iterator[None]:
-    """The amilab-analysis queues loaded while recording, removed afterwards."""
-    dst = os.path.join(record.ROOT, QUEUES_DST)
-    shutil.copyfile(QUEUES_SRC, dst)
+def analysis_config() -> Iterator[None]:
+    """The amilab-analysis queues and dialplan loaded while recording, removed afterwards."""
+    queues = os.path.join(record.ROOT, QUEUES_DST)
+    dialplan = os.path.join(record.ROOT, DIALPLAN_DST)
+    with open(dialplan, "rb") as f:
+        original = f.read()
+    shutil.copyfile(QUEUES_SRC, queues)
+    with open(dialplan, "ab") as f, open(DIALPLAN_SRC, "rb") as extra:
+        f.write(b"\n" + extra.read())
     try:
+        # dialplan first: a Local queue member whose extension does not exist
+        # yet when app_queue loads it stays "Invalid" (never rung) until removed
+        _cli("dialplan reload")
         _cli("queue reload all")
         yield
     finally:
-        os.remove(dst)
+        os.remove(queues)
+        with open(dialplan, "wb") as f:
+            f.write(original)
         _cli("queue reload all")
+        _cli("dialplan reload")
 
 
 def main(argv: list[str]) -> None:
-    with analysis_queues():
+    with analysis_config():
         for name in argv or list(CAPTURES):
             print(f"recording {name}")
             CAPTURES[name]()
