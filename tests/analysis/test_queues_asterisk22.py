@@ -48,7 +48,7 @@ TALK_FIELD = {"COMPLETEAGENT": 1, "COMPLETECALLER": 1, "BLINDTRANSFER": 3}
 
 
 #: The committed capture and a later re-run of the same script (day_rerun.*,
-#: recorded with the queues loaded from tests/asterisk/analysis/queues.conf).
+#: recorded with the final layout: queues and dialplan from tests/asterisk/analysis/).
 CAPTURES = ["day", "day_rerun"]
 
 
