@@ -100,6 +100,21 @@ def test_local_channel_that_dials_on(day):
     assert row["talk_time"] == pytest.approx(3.505, abs=TOL)  # 45.598 -> 49.103
 
 
+def test_local_pair_optimised_away():
+    """local_optimise.ami (20:13 UTC): 2201 dials Local/fwd-media, which dials Local/tone.
+
+    LocalOptimizationBegin/End at 13:11.752 swap tone;1 into the caller's bridge
+    and hang the fwd-media pair up; the call goes on until 13:15.733.
+    """
+    row = calls(load_frame(HERE / "local_optimise.ami")).iloc[0]
+    assert row["caller"] == "2201" and row["callee"] == "dial-local-media"
+    assert row["answered_by"] == "Local/tone@amilab-analysis-agents"
+    assert row["answer"] == pd.Timestamp("2026-12-05 20:13:11.231", tz="UTC")
+    assert row["end"] == pd.Timestamp("2026-12-05 20:13:15.733", tz="UTC")
+    assert row["talk_time"] == pytest.approx(4.501, abs=TOL)  # bridged 11.231 -> 15.732
+    assert row["channels"] == 6 and row["complete"]
+
+
 def test_parked_call(day):
     """2009: parking bridge 50.830-53.833, then talks with the retriever until 55:00.339."""
     row = day.loc["2009"]

@@ -31,7 +31,9 @@ Captures:
 * ``day``: every call type, one after the other (caller numbers name them,
   see CALLS below), with an agent pause in between;
 * ``in_progress``: the capture stops while a queue caller is still waiting
-  and its agent's phone rings (the call is hung up afterwards, unrecorded).
+  and its agent's phone rings (the call is hung up afterwards, unrecorded);
+* ``local_optimise``: a dial through a Local channel that carries media, so
+  Asterisk optimises the Local pair away.
 """
 
 from __future__ import annotations
@@ -301,7 +303,16 @@ def in_progress() -> None:
     record.wait_idle(1.0)  # hangs the call up, unrecorded
 
 
-CAPTURES = {"day": day, "in_progress": in_progress}
+def local_optimise() -> None:
+    record.wait_idle()
+    cap = Capture("local_optimise", notes="2201 dials Local/fwd-media, which optimises away")
+    cap.settle(0.5)
+    cap.originate("2201", "stay-15", "dial-local-media")
+    cap.wait_quiet()
+    cap.finish()
+
+
+CAPTURES = {"day": day, "in_progress": in_progress, "local_optimise": local_optimise}
 
 
 def _cli(command: str) -> None:
