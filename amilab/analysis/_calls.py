@@ -52,6 +52,22 @@ CALL_COLUMNS = [
     "cause_txt",
     "channels",
 ]
+#: Headers read besides those of ``_events.events`` (taken alone: copying rows
+#: of the whole capture frame, hundreds of columns wide, would dominate the time).
+EXTRA_HEADERS = [
+    "Application",
+    "Channel",
+    "Context",
+    "DestChannel",
+    "DestExten",
+    "DestUniqueid",
+    "DialStatus",
+    "Extension",
+    "MemberName",
+    "Queue",
+    "RetrieverChannel",
+    "TransferTargetChannel",
+]
 #: A Local channel that answers may itself have dialled on through another
 #: Local channel (``dial-local`` in ``day.ami``); this many hops are followed
 #: to the party that really answered. Dialplans rarely chain more than two.
@@ -105,16 +121,19 @@ def calls(df: pd.DataFrame) -> pd.DataFrame:
     if ev.empty:
         return empty(CALL_COLUMNS, "linkedid")
     ev["call"] = call_ids(ev)
+    frame = df.reset_index(drop=True)
+    df = pd.DataFrame({name: col(frame, name) for name in EXTRA_HEADERS}).loc[ev.index]
     out = pd.DataFrame({"start": ev.groupby("call", sort=False)["at"].min()})
     hungup = _hangups(ev)
     out["complete"] = _complete(ev, hungup)
     out["end"] = ev[is_(ev["event"], "Hangup")].groupby("call")["at"].max()
     out["end"] = out["end"].where(out["complete"])
     out = out.join(_parties(df, ev, out.index))
-    spans = _spans(ev, hungup)
+    side = _caller_side(ev)
+    spans = _spans(ev, side, hungup)
     for name in ("talk", "park", "conf", "hold"):
         out[f"{name}_time"] = spans.get(name, pd.Series(dtype="float64")).reindex(out.index)
-    out["answer"] = _answer(ev, out.index)
+    out["answer"] = _answer(ev, side, out.index)
     out = _finish_times(out)
     out = out.join(_queue_waits(df, ev)).join(_transfers(df, ev))
     out["channels"] = ev.groupby("call")["uniqueid"].nunique()
@@ -131,7 +150,7 @@ def _hangups(ev: pd.DataFrame) -> pd.Series:
 
 def _complete(ev: pd.DataFrame, hungup: pd.Series) -> pd.Series:
     channels = ev.dropna(subset=["uniqueid"])[["call", "uniqueid"]].drop_duplicates()
-    done = channels["uniqueid"].isin(hungup.index)
+    done = lookup(channels["uniqueid"], hungup).notna()
     return done.groupby(channels["call"]).all().astype(bool)
 
 
@@ -148,7 +167,12 @@ def _caller_side(ev: pd.DataFrame) -> pd.DataFrame:
     half of ``Local/200@amilab`` dials and talks).
     """
     origin = _origin(ev)
-    pair = local_pair(ev["channel"])
+    codes, names = pd.factorize(ev["channel"])
+    # the pair name per distinct channel, not per event: string work is the cost here
+    pair = pd.Series(
+        local_pair(pd.Series(names, dtype=STRING_DTYPE)).to_numpy()[codes], index=ev.index
+    )
+    pair = pair.where(codes >= 0).astype(STRING_DTYPE)
     origin_pair = pair[origin.index].groupby(origin["call"]).first().dropna()
     return ev[is_(pair, lookup(ev["call"], origin_pair)) | is_(ev["uniqueid"], ev["call"])]
 
@@ -171,21 +195,20 @@ def _parties(df: pd.DataFrame, ev: pd.DataFrame, index: pd.Index) -> pd.DataFram
 
 def _callee(df: pd.DataFrame, ev: pd.DataFrame, origin: pd.DataFrame, index: pd.Index) -> pd.Series:
     """First extension the caller's channel ran, else the first one dialled, else its own."""
-    app = col(df.reset_index(drop=True), "Application")[origin.index]
+    app = df.loc[origin.index, "Application"]
     # an outgoing (originated) channel shows its dial target with app_dial's
     # placeholder application AppDial2 before it runs the dialplan (day.ami)
     ran = origin[is_(origin["event"], "Newexten") & ~is_(app, PLACEHOLDER_APP)]
     first_ran = real(ran["exten"]).groupby(ran["call"]).first().reindex(index)
-    frame = df.reset_index(drop=True)
-    dials = is_(ev["event"], "DialBegin") & ~is_(col(frame, "DestUniqueid")[ev.index], ev["call"])
-    dialled = real(col(frame, "DestExten")[ev.index][dials]).groupby(ev["call"][dials]).first()
+    dials = is_(ev["event"], "DialBegin") & ~is_(df["DestUniqueid"], ev["call"])
+    dialled = real(df["DestExten"][dials]).groupby(ev["call"][dials]).first()
     seen = real(origin["exten"]).groupby(origin["call"]).first()
     return first_ran.fillna(dialled.reindex(index)).fillna(seen.reindex(index))
 
 
 def _answered_by(df: pd.DataFrame, ev: pd.DataFrame) -> pd.Series:
     """The last answering party per call; see :func:`calls`."""
-    frame = df.reset_index(drop=True).loc[ev.index]
+    frame = df
     dest_uid, dest_chan = col(frame, "DestUniqueid"), col(frame, "DestChannel")
     members = is_(ev["event"], "AgentConnect")
     member_of = real(col(frame, "MemberName")[members]).groupby(dest_uid[members]).last()
@@ -219,9 +242,9 @@ def _follow_locals(party: pd.Series, dest: pd.Series, caller: pd.Series) -> pd.S
     return party
 
 
-def _spans(ev: pd.DataFrame, hungup: pd.Series) -> dict[str, pd.Series]:
-    """Seconds per call in talk, park and conference bridges, and on hold."""
-    origin = _caller_side(ev)
+def _spans(ev: pd.DataFrame, origin: pd.DataFrame, hungup: pd.Series) -> dict[str, pd.Series]:
+    """Seconds per call in talk, park and conference bridges (of the caller's
+    side, ``origin``), and on hold (any channel)."""
     enters = origin[is_(origin["event"], "BridgeEnter")]
     leaves = origin[is_(origin["event"], "BridgeLeave")]
     key = ["uniqueid", "bridge"]
@@ -245,17 +268,16 @@ def _spans(ev: pd.DataFrame, hungup: pd.Series) -> dict[str, pd.Series]:
     return out
 
 
-def _answer(ev: pd.DataFrame, index: pd.Index) -> pd.Series:
-    origin = _caller_side(ev)
+def _answer(ev: pd.DataFrame, origin: pd.DataFrame, index: pd.Index) -> pd.Series:
     enters = origin[is_(origin["event"], "BridgeEnter")]
     parked_or_conf = is_(enters["bridge_type"], PARKING) | is_(enters["bridge_tech"], CONFERENCE)
     bridged = enters[~parked_or_conf].groupby("call")["at"].min().reindex(index)
     up = origin[is_(origin["event"], "Newstate") & is_(origin["state"], STATE_UP)]
     up = up.groupby("call")["at"].min().reindex(index)
-    elsewhere = ev[
-        ev["event"].isin(["DialBegin", "QueueCallerJoin", "BridgeEnter", "ConfbridgeJoin"])
-    ]
-    app_only = ~index.isin(elsewhere["call"])
+    went_on = pd.Series(False, index=ev.index)
+    for name in NOT_APP_ONLY:  # a few names; Series.isin on Arrow strings is far slower
+        went_on |= is_(ev["event"], name)
+    app_only = ~went_on.groupby(ev["call"]).any().reindex(index, fill_value=False)
     return bridged.fillna(up.where(app_only))
 
 
@@ -275,7 +297,7 @@ def _finish_times(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def _queue_waits(df: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
-    frame = df.reset_index(drop=True).loc[ev.index]
+    frame = df
     queue = col(frame, "Queue")
     joins = ev[is_(ev["event"], "QueueCallerJoin")].assign(queue=queue)
     leaves = ev[is_(ev["event"], "QueueCallerLeave")].assign(queue=queue)
@@ -291,7 +313,7 @@ def _queue_waits(df: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def _transfers(df: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
-    frame = df.reset_index(drop=True).loc[ev.index]
+    frame = df
     blind = is_(ev["event"], "BlindTransfer")
     attended = is_(ev["event"], "AttendedTransfer")
     to_blind = (col(frame, "Extension") + "@" + col(frame, "Context"))[blind]
