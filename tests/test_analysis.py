@@ -199,3 +199,16 @@ def test_losing_leg_cause_is_not_the_calls_cause():
     assert row["complete"] and row["end"] == at(15)
     assert (row["cause"], row["cause_txt"]) == ("16", "Normal Clearing")
     assert row["answered_by"] == "PJSIP/200" and row["channels"] == 3
+
+
+def test_hold_twice_and_a_stray_unhold_count_once():
+    """Hold at 5 and 6 s, Unhold at 8 and 9 s: 3 s on hold, taken off the 10 s of talk."""
+    holds = [
+        (5, f"Event: Hold\n{B}"),
+        (6, f"Event: Hold\n{B}"),
+        (8, f"Event: Unhold\n{B}"),
+        (9, f"Event: Unhold\n{B}"),
+    ]
+    row = calls(capture(sorted([*CALL, *holds], key=lambda e: e[0]))).iloc[0]
+    assert row["hold_time"] == 3.0
+    assert row["talk_time"] == 7.0

@@ -44,6 +44,7 @@ def agent_stats(df: pd.DataFrame) -> pd.DataFrame:
     frame = df.reset_index(drop=True)
     table = pd.DataFrame(
         {
+            "seq": pd.RangeIndex(len(frame)),
             "event": col(frame, "event"),
             "agent": col(frame, "MemberName"),
             "at": times(frame),

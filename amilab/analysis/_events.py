@@ -146,18 +146,29 @@ def to_ms(stamps: pd.Series) -> pd.Series:
 
 
 def intervals(starts: pd.DataFrame, stops: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """Pair each start row with the next stop row of the same ``key``, in order.
+    """Pair each start row with the first stop row of the same ``key`` after it.
 
-    Both frames hold ``key`` columns and ``at``; the n-th start of a key meets
-    its n-th stop (a capture that begins mid-interval would shift the pairs,
-    which is why callers start from ``BridgeEnter``/``Hold`` seen in the
-    capture). A start with no stop gets ``stop`` NaT.
+    Both frames hold ``key`` columns, ``seq`` (capture order) and ``at``. A
+    stop with no start before it is ignored (Asterisk 22 sends ``Unhold``
+    without a ``Hold`` when a call is blind-transferred: day.ami, 2006); a
+    start followed by another start ends there; a start with no stop gets
+    ``stop`` NaT. Rows with a key missing are dropped.
     """
-    a = starts.assign(rank=starts.groupby(key, dropna=False).cumcount())
-    b = stops.assign(rank=stops.groupby(key, dropna=False).cumcount())
-    b = b[[*key, "rank", "at"]].rename(columns={"at": "stop"})
-    out: Any = a.merge(b, on=[*key, "rank"], how="left")
-    return out.rename(columns={"at": "start"}).drop(columns="rank")
+    left: Any = starts.dropna(subset=key).sort_values("seq")
+    right = stops.dropna(subset=key)[[*key, "seq", "at"]]
+    right = right.rename(columns={"seq": "_stop_seq", "at": "stop"}).sort_values("_stop_seq")
+    left["seq"] = left["seq"].astype("int64")  # merge_asof wants one key dtype, even when empty
+    right["_stop_seq"] = right["_stop_seq"].astype("int64")
+    out: Any = pd.merge_asof(
+        left, right, left_on="seq", right_on="_stop_seq", by=key, direction="forward"
+    )
+    # a second start before the stop (Hold twice, a pause with a new reason)
+    # continues the same state: the first interval ends where the next begins
+    again_seq = out.groupby(key, dropna=False)["seq"].shift(-1)
+    again_at = out.groupby(key, dropna=False)["at"].shift(-1)
+    cut = again_seq.notna() & (out["_stop_seq"].isna() | (again_seq < out["_stop_seq"]))
+    out["stop"] = out["stop"].mask(cut, again_at)
+    return out.rename(columns={"at": "start"}).drop(columns="_stop_seq")
 
 
 def empty(columns: list[str], index: str) -> pd.DataFrame:
