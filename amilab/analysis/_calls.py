@@ -89,6 +89,10 @@ def calls(df: pd.DataFrame) -> pd.DataFrame:
 
     Definitions (times to the millisecond, durations float seconds):
 
+    * A call is a ``Linkedid``; a channel belongs to the call of its last
+      ``Linkedid`` (Asterisk hands the older one to a channel bridged in
+      later, e.g. a parked call's retriever) and a Local channel's two halves
+      to the call of their ``;1`` half.
     * ``complete``: every channel seen in the call has hung up. A call still
       in progress when the capture ends has NA ``end``, ``duration``,
       ``cause``, ``cause_txt`` and time splits (nothing measured is final).
@@ -96,22 +100,26 @@ def calls(df: pd.DataFrame) -> pd.DataFrame:
       channels; ``duration`` = ``end - start``.
     * ``caller``: ``CallerIDNum`` of the channel that started the call (its
       ``Uniqueid`` is the ``Linkedid``); ``cause``/``cause_txt``: that
-      channel's ``Hangup``, never a losing ringall or queue leg's 26
-      "Answered elsewhere".
-    * ``callee``: the extension first dialled (``DialBegin``'s ``DestExten``),
-      else the first extension the caller's channel ran.
-    * ``answered_by``: who finally answered: the queue member's name
-      (``AgentConnect``), else the device of the last answered dial
-      (``Local/answer@ctx``, ``PJSIP/200``; Local channels that dial on are
-      followed), else who retrieved a parked call.
-    * ``answer``: when the caller's channel first joined a two-party bridge;
-      for a call that never dials, queues, parks or conferences (an IVR,
-      ``Echo``), when it went Up.
-    * ``talk_time``: time the caller's channel spent in two-party bridges
-      minus ``hold_time`` (time between ``Hold`` and ``Unhold`` of any
-      channel of the call); never negative; NaN if never answered.
+      channel's ``Hangup`` (if it was never seen: the call's last hangup),
+      never a losing ringall or queue leg's 26 "Answered elsewhere".
+    * ``callee``: the first extension the caller's channel ran, else the
+      first dialled (``DialBegin``'s ``DestExten``).
+    * ``answered_by``: the last party to answer, in capture order: a queue
+      member by name (``AgentConnect``), the device of an answered dial
+      (``Local/answer@ctx``, ``PJSIP/200``; a Local channel that dials on is
+      followed to the party it reached), or the device that retrieved a
+      parked call (``UnParkedCall``).
+    * ``answer``: when the caller's side (its channel, and the other half
+      of a Local caller) first joined a bridge other than parking or
+      ConfBridge; for a call that never dials, queues, parks or
+      conferences (an IVR, ``Echo``), when it went Up.
+    * ``talk_time``: time the caller's side spent in such bridges minus
+      ``hold_time`` (``Hold`` to ``Unhold``, or to hangup, of any channel of
+      the call); never negative; NaN if never answered. If the caller
+      transfers itself away and leaves, talk after that is not counted.
       ``park_time``/``conf_time``: time in res_parking's holding bridge and in
-      ConfBridge; ``wait_time``: time in queues (join to leave).
+      ConfBridge (``ConfbridgeJoin`` to ``ConfbridgeLeave``); ``wait_time``:
+      time in queues (join to leave).
     * ``transfer``: ``blind`` or ``attended`` (the last transfer of the
       call); ``transfer_to``: the blind transfer's ``exten@context`` or the
       attended transfer's target device.
