@@ -247,7 +247,7 @@ def _analysis(df: pd.DataFrame) -> None:
         {
             "caller": calls["caller"],
             "callee": calls["callee"],
-            "talk_s": calls["talk_time"].dt.total_seconds().round(1),
+            "talk_s": calls["talk_time"].round(1),
             "ended": calls["cause_txt"].fillna("(in progress)"),
         }
     ).reset_index(drop=True)

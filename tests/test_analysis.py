@@ -69,9 +69,10 @@ def test_calls_on_hand_built_call(numeric):
     assert list(out.index) == ["1795674000.1"]
     row = out.iloc[0]
     assert (row["start"], row["answer"], row["end"]) == (at(0), at(4), at(15))
-    assert row["duration"] == pd.Timedelta(seconds=15)
-    assert row["talk_time"] == pd.Timedelta(seconds=11)
-    assert (row["caller"], row["callee"]) == ("100", "200")
+    assert row["complete"]
+    assert row["duration"] == 15.0
+    assert row["talk_time"] == 10.0  # the caller's time in the bridge: 4 s to its hangup at 14 s
+    assert (row["caller"], row["callee"], row["answered_by"]) == ("100", "200", "PJSIP/200")
     assert (row["cause"], row["cause_txt"], row["channels"]) == ("16", "Normal Clearing", 2)
 
 
@@ -82,10 +83,11 @@ def test_unanswered_call_has_no_answer_or_talk_time():
         CALL[1],
         CALL[2],
         (30, f"Event: Hangup\n{A}\nCause: 19\nCause-txt: No answer"),
+        (30, f"Event: Hangup\n{B}\nCause: 26\nCause-txt: Answered elsewhere"),
     ]
     row = calls(capture(events)).iloc[0]
-    assert row["answer"] is pd.NaT and row["talk_time"] is pd.NaT
-    assert row["duration"] == pd.Timedelta(seconds=30)
+    assert row["answer"] is pd.NaT and pd.isna(row["talk_time"])
+    assert row["duration"] == 30.0
     assert row["cause"] == "19"
 
 
@@ -100,14 +102,17 @@ def test_queue_call_answer_is_when_caller_meets_agent():
         (0, f"Event: QueueCallerJoin\n{A}\nQueue: support"),
         (5, f"Event: Newchannel\n{agent}\nChannelState: 0\nChannelStateDesc: Down"),
         (5, f"Event: Newstate\n{agent}\nChannelState: 6\nChannelStateDesc: Up"),
+        (5, f"Event: QueueCallerLeave\n{A}\nQueue: support"),
         (5, f"Event: BridgeEnter\n{A}\nBridgeNumChannels: 1"),
         (5, f"Event: BridgeEnter\n{agent}\nBridgeNumChannels: 2"),
         (12, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
+        (12, f"Event: Hangup\n{agent}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
     ]
     row = calls(capture(events)).iloc[0]
     assert row["answer"] == at(5)
-    assert row["talk_time"] == pd.Timedelta(seconds=7)
-    assert row["duration"] == pd.Timedelta(seconds=12)
+    assert row["talk_time"] == 7.0
+    assert row["duration"] == 12.0
+    assert (row["queue"], row["wait_time"]) == ("support", 5.0)
 
 
 def test_call_without_bridge_is_answered_when_up():
@@ -118,7 +123,7 @@ def test_call_without_bridge_is_answered_when_up():
         (9, f"Event: Hangup\n{A}\nChannelState: 6\nCause: 16\nCause-txt: Normal Clearing"),
     ]
     row = calls(capture(events)).iloc[0]
-    assert row["answer"] == at(2) and row["talk_time"] == pd.Timedelta(seconds=7)
+    assert row["answer"] == at(2) and row["talk_time"] == 7.0
 
 
 def test_channel_lifecycles():
@@ -166,3 +171,44 @@ def test_real_asterisk22_originate_async_call():
     assert row["end"] == hangups["received_at"].max()
     assert row["answer"] < row["end"] and row["cause"] == "16"
     assert len(channel_lifecycles(df)) == 4
+
+
+LOSER = B.replace("PJSIP/200-00000002", "PJSIP/201-00000003").replace(
+    "Uniqueid: 1795674000.2", "Uniqueid: 1795674000.3"
+)
+# Ringall: 200 answers at 4 s, 201's leg is hung up as "Answered elsewhere".
+RINGALL = [
+    *CALL[:8],
+    (1, f"Event: Newchannel\n{LOSER}\nChannelState: 0\nChannelStateDesc: Down"),
+    (4, f"Event: Hangup\n{LOSER}\nChannelState: 5\nCause: 26\nCause-txt: Answered elsewhere"),
+]
+
+
+def test_losing_leg_cause_never_ends_a_call_in_progress():
+    """Capture cut mid-talk after a ringall loser hung up: incomplete, no end, no cause."""
+    row = calls(capture(RINGALL)).iloc[0]
+    assert not row["complete"]
+    assert row["end"] is pd.NaT and pd.isna(row["duration"]) and pd.isna(row["cause"])
+    assert pd.isna(row["talk_time"])
+
+
+def test_losing_leg_cause_is_not_the_calls_cause():
+    """Finished ringall call: the cause is the caller's 16, not the loser's 26."""
+    events = [*RINGALL, *CALL[8:]]
+    row = calls(capture(events)).iloc[0]
+    assert row["complete"] and row["end"] == at(15)
+    assert (row["cause"], row["cause_txt"]) == ("16", "Normal Clearing")
+    assert row["answered_by"] == "PJSIP/200" and row["channels"] == 3
+
+
+def test_hold_twice_and_a_stray_unhold_count_once():
+    """Hold at 5 and 6 s, Unhold at 8 and 9 s: 3 s on hold, taken off the 10 s of talk."""
+    holds = [
+        (5, f"Event: Hold\n{B}"),
+        (6, f"Event: Hold\n{B}"),
+        (8, f"Event: Unhold\n{B}"),
+        (9, f"Event: Unhold\n{B}"),
+    ]
+    row = calls(capture(sorted([*CALL, *holds], key=lambda e: e[0]))).iloc[0]
+    assert row["hold_time"] == 3.0
+    assert row["talk_time"] == 7.0

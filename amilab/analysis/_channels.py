@@ -1,17 +1,4 @@
-"""Call analysis over a capture frame (the shape of ``EventRecorder.df``).
-
-Each helper takes the frame as recorded (``received_at``, ``event``, then
-headers as strings or ``Int64``) and answers one question with groupbys, no
-Python loops over rows. Missing columns count as all-NA, so a capture with no
-calls gives an empty frame with the documented columns.
-
-How Asterisk 22 shows a call (observed in ``tests/fixtures/asterisk22``):
-every channel of one call shares a ``Linkedid``, the ``Uniqueid`` of the
-channel that started it; ``DialBegin``/``DialEnd`` name the callee's channel
-with ``Dest*`` headers (and, when an application dials, omit the caller's);
-a channel is up at ``Newstate`` with ``ChannelState: 6`` (``Up``) and ends
-with ``Hangup`` carrying ``Cause`` (Q.850) and ``Cause-txt``.
-"""
+"""Channel lifecycles and event rates: one row per channel, counts per bucket."""
 
 from __future__ import annotations
 
@@ -21,26 +8,11 @@ import pandas as pd
 
 from amilab.frames import STRING_DTYPE
 
-__all__ = ["CALL_COLUMNS", "CHANNEL_COLUMNS", "calls", "channel_lifecycles", "event_rates"]
-
-#: Columns of :func:`calls`, in order (``linkedid`` is the index).
-CALL_COLUMNS = [
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "talk_time",
-    "caller",
-    "callee",
-    "cause",
-    "cause_txt",
-    "channels",
-]
 #: Columns of :func:`channel_lifecycles`, in order (``uniqueid`` is the index).
 CHANNEL_COLUMNS = ["channel", "linkedid", "created", "up", "hungup", "cause", "cause_txt"]
 #: ``ChannelState`` of a channel that is up (answered), per Asterisk's ``AST_STATE_UP``.
 STATE_UP = "6"
-#: Placeholder Asterisk sends for an unknown caller ID; never chosen as a callee.
+#: Placeholder Asterisk sends for an unknown caller ID.
 UNKNOWN = "<unknown>"
 
 
@@ -100,49 +72,6 @@ def _first(ev: pd.DataFrame, by: str, column: str) -> pd.Series:
 def _real(series: pd.Series) -> pd.Series:
     """NA where a value is empty or Asterisk's ``<unknown>`` placeholder."""
     return series.mask(_is(series, UNKNOWN) | _is(series, ""))
-
-
-def calls(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per call (``Linkedid``): times, parties, hangup cause, channel count.
-
-    ``answer`` is the first ``BridgeEnter`` (the caller meets a party), or for
-    a call that never bridges (an application such as ``Echo``, a queue
-    caller who gave up) its first ``Newstate`` to Up: ``Queue`` and IVRs
-    answer the caller at once, so Up alone would count hold time as talk.
-    ``end`` is the last ``Hangup``; ``talk_time`` is ``end - answer`` (NaT if
-    unanswered).
-    ``caller`` is the ``CallerIDNum`` of the channel that started the call;
-    ``callee`` the first real one of ``DialBegin``'s ``DestExten`` (app_dial
-    gives the outgoing channel the caller's extension) and
-    ``DestCallerIDNum``, else that first channel's dialed ``Exten``. ``cause`` and
-    ``cause_txt`` come from the first channel's ``Hangup``.
-    """
-    ev = _events(df)
-    ev = ev[ev["linkedid"].notna()]
-    if ev.empty:
-        return _empty(CALL_COLUMNS, "linkedid")
-    by = ev.groupby("linkedid", sort=False)
-    out = pd.DataFrame({"start": by["at"].min()})
-    bridged = ev[_is(ev["event"], "BridgeEnter")].groupby("linkedid")["at"].min()
-    up = ev[_is_up(ev)].groupby("linkedid")["at"].min()
-    out["answer"] = bridged.reindex(out.index).fillna(up.reindex(out.index))
-    hangups = ev[_is(ev["event"], "Hangup")]
-    out["end"] = hangups.groupby("linkedid")["at"].max()
-    out["duration"] = out["end"] - out["start"]
-    out["talk_time"] = out["end"] - out["answer"]
-    origin = ev[_is(ev["uniqueid"], ev["linkedid"])]
-    out["caller"] = _first(origin, "linkedid", "caller")
-    dials = ev[_is(ev["event"], "DialBegin")]
-    callee = pd.Series(pd.NA, index=out.index, dtype=STRING_DTYPE)
-    for source, column in ((dials, "dest_exten"), (dials, "dest_caller"), (origin, "exten")):
-        callee = callee.fillna(_first(source.assign(c=_real(source[column])), "linkedid", "c"))
-    out["callee"] = callee
-    first_hangup = hangups[_is(hangups["uniqueid"], hangups["linkedid"])]
-    for name in ("cause", "cause_txt"):
-        column = _first(first_hangup, "linkedid", name)
-        out[name] = column.reindex(out.index).fillna(_first(hangups, "linkedid", name))
-    out["channels"] = by["uniqueid"].nunique()
-    return out[CALL_COLUMNS]
 
 
 def channel_lifecycles(df: pd.DataFrame) -> pd.DataFrame:
