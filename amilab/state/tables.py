@@ -200,6 +200,8 @@ class StateModel:
             "QueueMemberPenalty": self._member_update,
             "QueueMemberRinginuse": self._member_update,
             "QueueMemberRemoved": self._member_removed,
+            "AgentConnect": self._agent_connect,
+            "AgentComplete": self._agent_complete,
             "QueueCallerJoin": self._caller_join,
             "QueueCallerLeave": self._caller_leave,
             "ConfbridgeStart": self._conf_start,
@@ -396,6 +398,20 @@ class StateModel:
     def _member_removed(self, f: Fields, now: float) -> None:
         key = (f.get("Queue", ""), f.get("Interface") or f.get("Location", ""))
         self._drop("queue_members", key)
+
+    def _agent_connect(self, f: Fields, now: float) -> None:
+        """The member answered: app_queue.c sets its ``in_call`` here without a
+        QueueMemberStatus (seen on the sandbox: QueueStatus lists ``InCall: 1``
+        while the last QueueMemberStatus said 0)."""
+        self._member_in_call(f, True)
+
+    def _agent_complete(self, f: Fields, now: float) -> None:
+        self._member_in_call(f, False)
+
+    def _member_in_call(self, f: Fields, in_call: bool) -> None:
+        key = (f.get("Queue", ""), f.get("Interface", ""))
+        if key in self.tables["queue_members"]:
+            self._update("queue_members", key, {"in_call": in_call})
 
     def _caller_join(self, f: Fields, now: float) -> None:
         queue, uid = f.get("Queue", ""), f.get("Uniqueid", "")
