@@ -112,6 +112,13 @@ DEVICE_STATES = {
 #: ``ChannelState`` of an answered channel (include/asterisk/channelstate.h AST_STATE_UP).
 STATE_UP = 6
 
+#: Uniqueids of hung-up channels remembered, so that an event arriving after a
+#: channel's Hangup is dropped instead of resurrecting the row or counting as a
+#: contradiction: real Asterisk 22 sends a NewConnectedLine for a Local ``;1``
+#: channel right after its Hangup (tests/fixtures/asterisk22/queue_call.ami,
+#: Local/400@amilab-00000016;1). 10,000 covers minutes of a busy PBX's hangups.
+MAX_TOMBSTONES = 10_000
+
 #: Event header -> channel column, for the snapshot every channel event carries.
 _CHANNEL_HEADERS = (
     ("Channel", "channel"),
@@ -178,6 +185,7 @@ class StateModel:
         #: the tracker drains it to tell ``on_change`` callbacks.
         self.changes: list[tuple[str, str, Any]] = []
         self.applied = 0
+        self._gone: dict[str, None] = {}
         self._handlers: dict[str, Callable[[Fields, float], None]] = {
             "Newchannel": self._newchannel,
             "Newstate": self._channel_update,
@@ -280,6 +288,8 @@ class StateModel:
         row = self.tables["channels"].get(uid)
         if row is not None:
             return row
+        if uid in self._gone:
+            return None
         if "channels" in self.strict:
             self._contradict(f"{event} for unknown channel {uid} ({f.get('Channel')})")
             return None
@@ -313,6 +323,10 @@ class StateModel:
 
     def _hangup(self, f: Fields, now: float) -> None:
         uid = f.get("Uniqueid", "")
+        gone = self._gone
+        gone[uid] = None
+        if len(gone) > MAX_TOMBSTONES:
+            del gone[next(iter(gone))]
         if not self._drop("channels", uid) and "channels" in self.strict:
             self._contradict(f"Hangup for unknown channel {uid} ({f.get('Channel')})")
 

@@ -108,3 +108,16 @@ def test_a_lost_event_is_caught() -> None:
     for t, msg in events[:lost] + events[lost + 1 :]:
         model.apply(msg, t)
     assert model.contradiction is not None and "unknown channel" in model.contradiction
+
+
+def test_event_after_hangup_is_not_a_gap() -> None:
+    """Asterisk 22 sends NewConnectedLine after a Local;1 Hangup: no ghost row, no contradiction."""
+    path = FIXTURE.parent / "queue_call.ami"
+    model = StateModel()
+    model.strict = frozenset({"channels", "bridges"})
+    for ns, msg in replay_timed(path):
+        if msg.kind == "event" and msg.name != "CoreShowChannel":
+            model.apply(msg, ns / _NS)
+    assert model.contradiction is None
+    assert model.tables["channels"] == {}
+    assert model.tables["bridges"] == {}
