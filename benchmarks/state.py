@@ -1,7 +1,7 @@
 """The live-state model: events applied per second, and a 1,000-channel snapshot (issue 13).
 
 Corpus: real Asterisk 22 call traffic, the events of
-tests/fixtures/asterisk22/state_calls.ami (unbridged, bridged, queue and
+tests/fixtures/state/state_calls.ami (unbridged, bridged, queue and
 conference calls; the list items recorded at its checkpoints are left out).
 It is repeated with the Uniqueids and Linkedids rewritten per copy, so every
 copy is new calls (a replayed Uniqueid would hit the model's tombstones and
@@ -37,7 +37,7 @@ from amilab.recorder import replay  # noqa: E402
 from amilab.state import StateModel  # noqa: E402
 from amilab.state.frames import frame  # noqa: E402
 
-CORPUS = ROOT / "tests" / "fixtures" / "asterisk22" / "state_calls.ami"
+CORPUS = ROOT / "tests" / "fixtures" / "state" / "state_calls.ami"
 #: Events per second the model must apply (issue 13).
 GOAL_EVENTS_PER_S = 200_000
 #: Most milliseconds a 1,000-channel frame may take (issue 13).

@@ -6,7 +6,7 @@ bridge per Uniqueid (``CoreShowChannel``); the set of bridges
 per queue caller the position; per conference the parties
 (``ConfbridgeListRooms``). Dialplan location is not compared: CoreShowChannel
 shows the ``;1`` side of a Local channel with an empty ``Exten`` that no
-event ever carried (tests/fixtures/asterisk22/state_calls.ami).
+event ever carried (tests/fixtures/state/state_calls.ami).
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@
     AMILAB_ASTERISK_PORT=15338 python tests/state/record_state.py [name]
 
 One admin connection subscribes to every event, then drives calls in the
-``amilab-state`` context (tests/asterisk/etc/extensions.conf): an unbridged
-call, a bridged call, a queue call answered by a member, a queue caller left
-waiting behind a paused member, a conference; hangs one up; lets the rest
-end. At checkpoints it runs ``CoreShowChannels``, ``BridgeList``,
+sandbox's own ``amilab`` dialplan and ``support`` queue (no extra config):
+an unbridged call, a bridged call, a queue caller waiting behind paused
+members and then answered, a conference; hangs one up; lets the rest end.
+At checkpoints it runs ``CoreShowChannels``, ``BridgeList``,
 ``QueueStatus`` and ``ConfbridgeListRooms`` and writes their items into the
 same capture at the moment each list completed, so
 tests/state/test_recorded.py can replay the events and, at every
@@ -29,10 +29,13 @@ from amilab import AMIClient, EventRecorder
 
 HOST = os.environ.get("AMILAB_ASTERISK_HOST", "127.0.0.1")
 PORT = int(os.environ.get("AMILAB_ASTERISK_PORT", "15038"))
-OUT = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk22"
+OUT = Path(__file__).resolve().parents[1] / "fixtures" / "state"
 #: The lists each checkpoint records, in this order.
 CHECK_LISTS = ("CoreShowChannels", "BridgeList", "QueueStatus", "ConfbridgeListRooms")
-HOLD_MEMBER = {"Queue": "amilab-state-hold", "Interface": "Local/agent@amilab-state/n"}
+#: The ``support`` queue's members (tests/asterisk/etc/queues.conf), paused so
+#: that callers wait, then let through one at a time.
+MEMBERS = ("Local/400@amilab/n", "Local/401@amilab/n")
+CONFERENCE = "amilab-state-conf"
 
 
 async def checkpoint(client: AMIClient, rec: EventRecorder) -> None:
@@ -43,36 +46,48 @@ async def checkpoint(client: AMIClient, rec: EventRecorder) -> None:
             rec.record(msg, now)
 
 
-async def originate(client: AMIClient, exten: str) -> None:
+async def originate(client: AMIClient, exten: str, app: str, data: str) -> None:
+    """A Local channel into the sandbox's ``amilab`` dialplan, its other side running ``app``."""
     await client.action(
-        "Originate",
-        Channel=f"Local/{exten}@amilab-state",
-        Application="Wait",
-        Data="20",
-        Async="true",
+        "Originate", Channel=f"Local/{exten}@amilab", Application=app, Data=data, Async="true"
     )
 
 
+async def pause(client: AMIClient, member: str, paused: bool) -> None:
+    await client.action(
+        "QueuePause", Queue="support", Interface=member, Paused="true" if paused else "false"
+    )
+
+
+async def place_calls(client: AMIClient) -> None:
+    """Unbridged (102 waits), bridged (Dial to another 102), a queue caller, a conference."""
+    await originate(client, "102", "Wait", "20")
+    await originate(client, "102", "Dial", "Local/102@amilab/n")
+    await originate(client, "300", "Wait", "20")
+    await originate(client, "102", "ConfBridge", CONFERENCE)
+
+
 async def scenario(client: AMIClient, rec: EventRecorder) -> None:
-    await client.action("QueuePause", Paused="true", **HOLD_MEMBER)
+    for member in MEMBERS:
+        await pause(client, member, True)
     await checkpoint(client, rec)
-    for exten in ("wait", "bridge", "queue", "hold", "conf"):
-        await originate(client, exten)
+    await place_calls(client)
     await asyncio.sleep(2.0)
     await checkpoint(client, rec)
-    await originate(client, "conf")
-    await originate(client, "hold")
-    await asyncio.sleep(2.0)
+    # Agent 400 takes the waiting caller (answers, holds 2 s: extensions.conf 400).
+    await pause(client, MEMBERS[0], False)
+    await originate(client, "102", "ConfBridge", CONFERENCE)
+    await asyncio.sleep(1.0)
     await checkpoint(client, rec)
     channels = await client.action("CoreShowChannels")
-    waiting = [m.get("Channel") for m in channels.events if "wait@" in (m.get("Channel") or "")]
+    waiting = [m.get("Channel") for m in channels.events if m.get("Application") == "Wait"]
     if waiting:
         await client.action("Hangup", Channel=waiting[0])
     await asyncio.sleep(1.0)
     await checkpoint(client, rec)
-    await asyncio.sleep(24.0)
+    await asyncio.sleep(30.0)  # 102 holds 30 s: every call has ended
     await checkpoint(client, rec)
-    await client.action("QueuePause", Paused="false", **HOLD_MEMBER)
+    await pause(client, MEMBERS[1], False)
     await asyncio.sleep(0.5)
     await checkpoint(client, rec)
 

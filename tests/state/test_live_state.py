@@ -1,7 +1,8 @@
 """The live tracker against the real Asterisk 22 sandbox: agrees with fresh lists, survives SIGKILL.
 
-Calls run in the ``amilab-state`` context (tests/asterisk/etc/extensions.conf,
-queues.conf). At several moments the model's view is compared with fresh
+Calls run in the sandbox's own ``amilab`` dialplan and ``support`` queue
+(tests/asterisk/etc/extensions.conf, queues.conf; no extra config), as in
+tests/state/record_state.py. At several moments the model's view is compared with fresh
 CoreShowChannels / BridgeList / QueueStatus (tests/state/compare.py).
 """
 
@@ -22,11 +23,11 @@ from tests.state.compare import differences, from_lists, from_model
 
 pytestmark = pytest.mark.asterisk
 
-HOLD_MEMBER = {"Queue": "amilab-state-hold", "Interface": "Local/agent@amilab-state/n"}
+MEMBERS = ("Local/400@amilab/n", "Local/401@amilab/n")
 #: Attempts (0.3 s apart) for the model and a fresh list to agree. A list can
 #: be taken while an event about the change it shows is still on its way
 #: (stasis delivers events to manager.c on its own thread); the recording
-#: tests/fixtures/asterisk22/state_calls.ami agreed at the first attempt at
+#: tests/fixtures/state/state_calls.ami agreed at the first attempt at
 #: every checkpoint, 2 s after the calls were placed.
 AGREE_ATTEMPTS = 5
 
@@ -35,13 +36,23 @@ def admin(sb, **kw) -> AMIClient:
     return AMIClient(sb.host, sb.port, username="admin", secret="amilab-admin", **kw)
 
 
-async def originate(client: AMIClient, exten: str) -> None:
+async def originate(client: AMIClient, exten: str, app: str = "Wait", data: str = "20") -> None:
     await client.action(
         "Originate",
-        Channel=f"Local/{exten}@amilab-state",
-        Application="Wait",
-        Data="20",
+        Channel=f"Local/{exten}@amilab",
+        Application=app,
+        Data=data,
         Async="true",
+    )
+
+
+async def pause(client: AMIClient, member: str, paused: bool) -> None:
+    await client.action(
+        "QueuePause",
+        Queue="support",
+        Interface=member,
+        Paused="true" if paused else "false",
+        check=False,
     )
 
 
@@ -74,18 +85,20 @@ async def hang_up_all(client: AMIClient) -> None:
 async def test_live_model_agrees_with_fresh_lists(asterisk):
     """Unbridged, bridged and queue calls: at three moments the model equals fresh lists."""
     async with admin(asterisk, ping_interval=None) as client:
-        await client.action("QueuePause", Paused="true", **HOLD_MEMBER)
+        for member in MEMBERS:
+            await pause(client, member, True)
         state = await track(client)
         try:
             assert state.coverage["channels"] == "seeded"
-            for exten in ("wait", "bridge", "queue", "hold"):
-                await originate(client, exten)
+            await originate(client, "102")  # unbridged: 102 answers and waits
+            await originate(client, "102", "Dial", "Local/102@amilab/n")  # bridged
+            await originate(client, "300")  # waits in support: both members paused
             await asyncio.sleep(2.0)
             await assert_agrees(client, state)
             assert state.model.tables["bridges"] and state.model.tables["queue_callers"]
-            await originate(client, "hold")
-            await originate(client, "bridge")
-            await asyncio.sleep(2.0)
+            await pause(client, MEMBERS[0], False)  # agent 400 takes the caller
+            await originate(client, "102", "Dial", "Local/102@amilab/n")
+            await asyncio.sleep(1.0)
             await assert_agrees(client, state)
             await hang_up_all(client)
             await asyncio.sleep(1.0)
@@ -93,7 +106,8 @@ async def test_live_model_agrees_with_fresh_lists(asterisk):
             assert state.model.tables["channels"] == {}
             assert [r.reason for r in state.resyncs] == ["initial seed"]
         finally:
-            await client.action("QueuePause", Paused="false", check=False, **HOLD_MEMBER)
+            for member in MEMBERS:
+                await pause(client, member, False)
             await hang_up_all(client)
             state.stop()
 
@@ -109,7 +123,7 @@ async def test_sigkill_and_restart_reseeds(asterisk):
     async with admin(asterisk, ping_interval=None, reconnect_delay=(0.2, 1.0)) as client:
         state = await track(client, min_interval=0.0)
         try:
-            await originate(client, "bridge")
+            await originate(client, "102", "Dial", "Local/102@amilab/n")
             await asyncio.sleep(1.5)
             assert state.model.tables["channels"]
             _kill_asterisk()
@@ -127,7 +141,7 @@ async def test_sigkill_and_restart_reseeds(asterisk):
             assert state.resyncs[-1].reason.startswith("reconnected")
             # The killed Asterisk's calls are gone: the re-seed dropped them.
             assert state.model.tables["channels"] == {}
-            await originate(client, "wait")
+            await originate(client, "102")
             await asyncio.sleep(2.0)
             await assert_agrees(client, state)
             assert len(state.model.tables["channels"]) == 2

@@ -1,6 +1,6 @@
 """The model replayed over a real Asterisk 22 recording agrees with Asterisk's own lists.
 
-tests/fixtures/asterisk22/state_calls.ami (tests/state/record_state.py) holds
+tests/fixtures/state/state_calls.ami (tests/state/record_state.py) holds
 every event of a scenario plus, at checkpoints, the items of
 CoreShowChannels / BridgeList / QueueStatus / ConfbridgeListRooms. The model
 is seeded from the first checkpoint's items, then fed the events; at every
@@ -18,14 +18,14 @@ from amilab.recorder import replay_timed
 from amilab.state import StateModel
 from tests.state.compare import LIST_ITEMS, differences, from_lists, from_model
 
-#: Asterisk 22 counts a ConfBridge party (ConfbridgeListRooms ``Parties``) while
-#: the join prompt plays, before ConfbridgeJoin is sent (in state_calls.ami:
-#: ConfbridgeStart at 156.70, a list with Parties 1 at 158.20, the join at
-#: 158.70: 0.5 s). A listed party counts as pending when its ConfbridgeJoin
-#: arrives within this many seconds after the list (twice the lag seen; the
-#: next join, of a call placed after that list, came 1.66 s later).
+#: Asterisk 22 counts a ConfBridge party (ConfbridgeListRooms ``Parties``)
+#: before it sends the party's ConfbridgeJoin (the join prompt plays first).
+#: In state_calls.ami a list at 865.882 says Parties 2 and the second
+#: ConfbridgeJoin arrives at 866.039 (0.16 s later); an earlier recording of
+#: the same scenario showed 0.50 s. A listed party counts as pending when its
+#: ConfbridgeJoin arrives within this many seconds after the list.
 CONF_JOIN_LAG = 1.0
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk22" / "state_calls.ami"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "state" / "state_calls.ami"
 _NS = 1e9
 
 
@@ -60,10 +60,10 @@ def seeded(items: list[Message], now: float) -> StateModel:
 
 
 def test_recording_has_checkpoints_with_calls() -> None:
-    """The fixture holds six checkpoints, one with bridges, queue callers and a conference."""
+    """The fixture holds six checkpoints; the second has bridges, a queue caller, a conference."""
     points = _checkpoints()
     assert len(points) == 6
-    busiest = from_lists(points[2][1])
+    busiest = from_lists(points[1][1])
     assert len(busiest["channels"]) >= 10
     assert busiest["bridges"] and busiest["callers"] and busiest["conferences"]
 
@@ -112,7 +112,7 @@ def test_a_lost_event_is_caught() -> None:
 
 def test_event_after_hangup_is_not_a_gap() -> None:
     """Asterisk 22 sends NewConnectedLine after a Local;1 Hangup: no ghost row, no contradiction."""
-    path = FIXTURE.parent / "queue_call.ami"
+    path = FIXTURE.parents[1] / "asterisk22" / "queue_call.ami"
     model = StateModel()
     model.strict = frozenset({"channels", "bridges"})
     for ns, msg in replay_timed(path):

@@ -1,7 +1,7 @@
 """LiveState's seeding rule, resync triggers and on_change, with a scripted client.
 
 The scripted client answers list actions with the real lists of
-tests/fixtures/asterisk22/state_calls.ami's third checkpoint (eleven
+tests/fixtures/state/state_calls.ami's third checkpoint (fourteen
 channels up) and delivers events from the same recording *while* a list is
 being answered, as a live connection may.
 """
