@@ -69,6 +69,9 @@ SEED_SETTLE = 1.0
 #: Least seconds between two resyncs: a PBX that keeps contradicting the model
 #: (or a model bug) must not turn into a flood of list actions.
 RESYNC_MIN_INTERVAL = 2.0
+#: Seconds before a failed resync is tried again (a seed can fail when the
+#: link drops mid-seed; the reconnect also asks for one, and they coalesce).
+RESYNC_RETRY_DELAY = 1.0
 #: Seconds each list action may take (a 1,000-channel CoreShowChannels is ~1 MB).
 LIST_TIMEOUT = 30.0
 
@@ -236,9 +239,14 @@ class LiveState:
                     await asyncio.sleep(wait)
             try:
                 await self.resync(reason)
-            except Exception as exc:  # the link may drop again mid-seed: the next reconnect retries
+            except Exception as exc:
+                # A list timed out or the link dropped mid-seed: the events buffered
+                # meanwhile are gone with the failed seed, so the model cannot be
+                # trusted until a seed succeeds. Try again after a pause.
                 self.errors.append(f"resync ({reason}) failed: {exc!r}")
                 log.warning("state resync failed: %r", exc)
+                await asyncio.sleep(max(self.min_interval, RESYNC_RETRY_DELAY))
+                self._resync_again = self._resync_again or f"retry: {reason}"
             if self._resync_again is None:
                 return
             reason, self._resync_again = self._resync_again, None

@@ -165,3 +165,29 @@ async def test_unknown_list_action_is_stated() -> None:
     assert state.coverage["bridges"] == "BridgeList: Invalid/unknown command"
     assert "bridges: NOT seeded (BridgeList: Invalid/unknown command)" in state.statement()
     state.stop()
+
+
+async def test_failed_resync_is_retried_and_reported() -> None:
+    """A list that fails mid-seed (link dropped) is reported in errors and the seed retried."""
+    client = Scripted(_lists(POINTS[2][1]))
+    state = await LiveState(client, settle=10.0, min_interval=0.0).start()
+    real = client.action
+    failures = [ConnectionError("link lost mid-seed")]
+
+    async def flaky(name: str, /, **kw: Any) -> ActionResult:
+        if name == "BridgeList" and failures:
+            raise failures.pop()
+        return await real(name, **kw)
+
+    client.action = flaky  # type: ignore[method-assign]
+    state.request_resync("asked by the test")
+    for _ in range(100):
+        if len(state.resyncs) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert (
+        "resync (asked by the test) failed: ConnectionError('link lost mid-seed')"
+        in (state.errors[0])
+    )
+    assert state.resyncs[1].reason == "retry: asked by the test"
+    state.stop()
