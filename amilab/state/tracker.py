@@ -93,8 +93,11 @@ _SEED_TABLES = {
     "conferences": ("conferences",),
     "parked_calls": ("parked_calls",),
 }
-#: Read classes each table's events need (main/manager.c EVENT_FLAG_*, as the
-#: events' ``Privilege`` header shows in tests/fixtures/asterisk22).
+#: Read classes each table's events need, as the events' ``Privilege`` header
+#: shows in tests/fixtures/state/state_calls.ami and tests/fixtures/asterisk22
+#: (channel, bridge, ConfBridge and DeviceStateChange events: call; queue and
+#: Agent* events: agent). ContactStatus (system) and the parking events (call)
+#: were not seen on the sandbox, which has no registered contacts or parked calls.
 EVENT_CLASSES = {
     "channels": "call",
     "bridges": "call",
