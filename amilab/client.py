@@ -51,6 +51,8 @@ from amilab.protocol.login import AuthMode, Credentials, Secret
 from amilab.protocol.serialize import HeaderInput
 from amilab.protocol.state import LINK_WAITABLE, LinkState, link_transition
 from amilab.results import ActionResult
+from amilab.state import LiveState
+from amilab.state import track as track_state
 from amilab.streams import DEFAULT_STREAM_SIZE, EventQueue
 from amilab.trace import WireTrace
 
@@ -166,7 +168,10 @@ class AMIClient:
         self.greeting: str | None = None
         self.version: str | None = None
         self.connection_events: list[ConnectionEvent] = []
+        #: The link's state (a LinkState: idle, connecting, ready, reconnecting, gave up, closed).
         self.link_state = LinkState.IDLE
+        #: The live PBX model once :meth:`track` was called (``None`` before).
+        self.state: LiveState | None = None
         self._handlers = HandlerRegistry()
         self._streams: weakref.WeakSet[EventQueue] = weakref.WeakSet()
         self._conn_callbacks: list[Callable[[ConnectionEvent], Any]] = []
@@ -189,11 +194,6 @@ class AMIClient:
         return self.link_state is LinkState.READY
 
     @property
-    def state(self) -> str:
-        """The link's state: idle, connecting, ready, reconnecting, gave up or closed."""
-        return self.link_state.value
-
-    @property
     def errors(self) -> list[HandlerError]:
         """Handler exceptions (newest last); handlers that raise never stop the reader."""
         return list(self._handlers.errors)
@@ -210,7 +210,7 @@ class AMIClient:
 
     def __repr__(self) -> str:
         tls = " tls" if self.tls else ""
-        return f"<AMIClient {self.username}@{self.host}:{self.port}{tls} {self.state}>"
+        return f"<AMIClient {self.username}@{self.host}:{self.port}{tls} {self.link_state.value}>"
 
     def _move(self, event: str) -> None:
         self.link_state = link_transition(self.link_state, event)
@@ -292,6 +292,8 @@ class AMIClient:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self.state is not None:
+            self.state.stop()  # the last snapshot stays readable
         conn, self._conn = self._conn, None
         if conn is not None and was_ready and conn.ready:
             loop = asyncio.get_running_loop()
@@ -467,6 +469,17 @@ class AMIClient:
         start = time.perf_counter()
         await self.action("Ping", timeout=timeout)
         return time.perf_counter() - start
+
+    async def track(self, **options: Any) -> LiveState:
+        """Keep a live model of the PBX in :attr:`state` (channels, bridges, queues, ...).
+
+        Seeded with list actions, kept current from events, re-seeded after a
+        reconnect or a contradiction; see :mod:`amilab.state`. Returns once the
+        first seed is in; calling it again returns the same model.
+        """
+        if self.state is None:
+            self.state = await track_state(self, **options)
+        return self.state
 
     async def add_filter(self, expression: str, *, timeout: float | None = None) -> ActionResult:
         """Add a server-side event filter (``Filter`` action); re-applied after reconnects."""

@@ -33,6 +33,7 @@ from amilab.iothread import IOThread
 from amilab.protocol.login import Secret
 from amilab.protocol.state import LinkState
 from amilab.recorder import EventRecorder
+from amilab.state import SessionState
 from amilab.streams import EventQueue
 from amilab.trace import WireTrace
 
@@ -107,11 +108,14 @@ class Session:
     def __init__(self, client: AMIClient, io: IOThread | None = None) -> None:
         self.client = client
         self.io = io or IOThread.shared()
+        #: The live PBX model once :meth:`track` was called (``None`` before).
+        self.state: SessionState | None = None
         self._finalizer = weakref.finalize(self, _close_in_background, client, self.io)
 
     def __repr__(self) -> str:
         c = self.client
-        return f"<Session {c.username}@{c.host}:{c.port} AMI {c.version or '?'} {c.state}>"
+        link = c.link_state.value
+        return f"<Session {c.username}@{c.host}:{c.port} AMI {c.version or '?'} {link}>"
 
     def __enter__(self) -> Session:
         return self
@@ -140,6 +144,16 @@ class Session:
         self._finalizer.detach()
         await self.io.wrap(self.client.close())
 
+    def track(self, **options: Any) -> SessionState:
+        """Keep a live model of the PBX in :attr:`state`; see :meth:`AMIClient.track`.
+
+        ``session.state.channels`` (and ``bridges``, ``queues``, ...) are
+        DataFrames copied on the I/O thread at one moment, never half-updated.
+        """
+        if self.state is None:
+            self.state = SessionState(self.io.run(self.client.track(**options)), self.io)
+        return self.state
+
     def record(self, patterns: str | Iterable[str] = "*", **options: Any) -> EventRecorder:
         """Start an :class:`~amilab.recorder.EventRecorder` on this session's events."""
         return EventRecorder(self, patterns, **options)
@@ -165,13 +179,17 @@ class Session:
         return self.client.trace
 
     @property
+    def link_state(self) -> LinkState:
+        """The link's state (idle, connecting, ready, reconnecting, gave up, closed)."""
+        return self.client.link_state
+
+    @property
     def version(self) -> str | None:
         """The AMI version from the server's greeting, e.g. ``11.0.0``."""
         return self.client.version
 
     if TYPE_CHECKING:  # installed by _install_portals from AMIClient's properties
         connected: bool
-        state: str
         errors: list[HandlerError]
         username: str
         stray_responses: int
@@ -205,6 +223,7 @@ def connect(
     username: str | None = None,
     secret: str | Secret | None = None,
     io: IOThread | None = None,
+    state: bool = False,
     **options: Any,
 ) -> Session:
     """Connect and log in; return a blocking :class:`Session` on the shared I/O thread.
@@ -213,6 +232,7 @@ def connect(
     whose address and admin login are then used. Options are those of
     :class:`AMIClient` (``tls=``, ``auth=``, ``timeout=``, ``events=``,
     ``trace=True``, ...); ``io`` picks the I/O thread (default: the shared one).
+    ``state=True`` also starts the live PBX model (:meth:`Session.track`).
     """
     if secret is not None:
         secret = Secret.wrap(secret)  # no frame below the caller's holds it as a str
@@ -226,4 +246,7 @@ def connect(
     if username is None or secret is None:
         raise TypeError("connect() needs username= and secret= (or a simulator as host)")
     client = AMIClient(host, port, username=username, secret=secret, **options)
-    return Session(client, io).connect()
+    session = Session(client, io).connect()
+    if state:
+        session.track()
+    return session

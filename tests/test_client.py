@@ -51,7 +51,7 @@ async def until(predicate, timeout: float = 5.0) -> None:
 async def test_login_modes(pbx, auth):
     """Every login mode reaches READY and reads the AMI version from the greeting."""
     async with make(pbx, auth=auth) as ami:
-        assert ami.connected and ami.state == "ready"
+        assert ami.connected and ami.link_state.value == "ready"
         assert ami.version == "11.0.0"
 
 
@@ -439,7 +439,7 @@ async def test_close_during_reconnect_wakes_waiting_actions(pbx):
     async with asyncio.timeout(1.0):
         with pytest.raises(amilab.NotConnected, match="closed"):
             await task
-    assert ami.state == "closed"
+    assert ami.link_state.value == "closed"
 
 
 async def test_action_after_failed_connect_fails_at_once(pbx):
@@ -487,7 +487,7 @@ async def test_unanswered_login_closes_its_socket():
         ami = scripted(server, connect_timeout=0.3)
         with pytest.raises(amilab.NotConnected, match="login"):
             await ami.connect()
-        assert ami.connection is None and ami.state == "idle"
+        assert ami.connection is None and ami.link_state.value == "idle"
         await until(lambda: server.open_connections() == 0)
 
 

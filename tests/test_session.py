@@ -176,3 +176,20 @@ def test_keyboard_interrupt_cancels_the_pending_action(session, pbx, interrupt):
         time.sleep(0.01)
     assert not conn.pending and not conn.proto.pending
     assert session.ping() > 0
+
+
+def test_connect_with_state_tracks_the_pbx(pbx):
+    """amilab.connect(..., state=True) seeds session.state; track() returns the same model."""
+    with amilab.connect(pbx, ping_interval=None, state=True) as s:
+        assert s.state is not None and s.track() is s.state
+        assert s.client.state is not None and s.state.live is s.client.state
+        channels = s.state.channels
+        assert list(channels.columns) and channels.index.name is not None
+        s.action(
+            "Originate", Channel="Local/100@amilab", Application="Wait", Data="5", Async="true"
+        )
+        end = time.monotonic() + 5
+        while s.state.channels.empty and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not s.state.channels.empty
+    assert s.link_state.value == "closed"

@@ -430,7 +430,7 @@ class AmiMagics(Magics, Configurable):
         c = link.session.client
         up = int(time.monotonic() - link.opened_at)
         connected = link.session.connected
-        state = "connected" if connected else f"not connected ({c.state}; reconnecting)"
+        state = "connected" if connected else f"not connected ({c.link_state.value}; reconnecting)"
         sim = f", {link.sim.banner}" if link.sim is not None else ""
         sim += ", read-only" if self._read_only else ""
         last = f", last: {self.last!r}" if self.last is not None else ""
