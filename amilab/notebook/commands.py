@@ -38,6 +38,7 @@ __all__ = [
     "Command",
     "CommandError",
     "Connect",
+    "Dashboard",
     "Disconnect",
     "Events",
     "Help",
@@ -50,6 +51,7 @@ __all__ = [
     "Script",
     "SimFaults",
     "SimStart",
+    "State",
     "Status",
     "Trace",
     "check_required",
@@ -66,14 +68,27 @@ SUBCOMMANDS = (
     "actions",
     "command",
     "connect",
+    "dashboard",
     "disconnect",
     "events",
     "help",
     "last",
     "monitor",
     "sim",
+    "state",
     "status",
     "trace",
+)
+#: ``%ami state TABLE``: the live model's tables (amilab.state), ``channels`` by default.
+STATE_TABLES = (
+    "channels",
+    "bridges",
+    "endpoints",
+    "queues",
+    "queue_members",
+    "queue_callers",
+    "conferences",
+    "parked_calls",
 )
 #: ``%ami trace`` modes; ``show`` when none is given.
 TRACE_MODES = ("on", "off", "show", "clear")
@@ -231,6 +246,18 @@ class Monitor:
     patterns: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class State:
+    """``%ami state [TABLE]``: a table of the live PBX model (tracking starts if needed)."""
+
+    table: str = "channels"
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """``%ami dashboard``: the live state widget (calls, queues, endpoints)."""
+
+
 Command: TypeAlias = (
     Connect
     | SimStart
@@ -246,6 +273,8 @@ Command: TypeAlias = (
     | RunCommand
     | Events
     | Monitor
+    | State
+    | Dashboard
 )
 
 
@@ -427,6 +456,9 @@ Forms:
   %ami actions                                       the server's actions (ListCommands)
   %ami events [PATTERN ...] [--for S] [--max N]      collect events -> DataFrame
   %ami monitor [PATTERN ...]                         live event monitor widget
+  %ami state [channels|bridges|queues|...]           the live PBX model's table (tracks
+                                                     the PBX from the first use on)
+  %ami dashboard                                     live calls, queues and endpoints widget
   %ami last                                          the last ActionResult (also in _ami)
   %ami trace [on|off|show|clear]                     the session's wire trace (secrets masked)
   %ami sim faults drop|half-open [S]|restart|clear   break the magic's simulator on purpose
@@ -709,6 +741,13 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
             out=_out_name(opts),
             numeric=opts.get("numeric"),
         )
+    if sub == "state":
+        if len(words) > 1 or (words and words[0] not in STATE_TABLES):
+            raise CommandError(f"usage: %ami state [{'|'.join(STATE_TABLES)}]")
+        return State(words[0] if words else "channels")
+    if sub == "dashboard":
+        _no_words(sub, words)
+        return Dashboard()
     if sub == "trace":
         if len(words) > 1 or (words and words[0] not in TRACE_MODES):
             raise CommandError(f"usage: %ami trace [{'|'.join(TRACE_MODES)}]")

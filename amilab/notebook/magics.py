@@ -74,6 +74,7 @@ from amilab.notebook.guard import dry_run_text, write_reason
 from amilab.protocol import Action
 from amilab.protocol.login import Secret
 from amilab.session import Session
+from amilab.state import SessionState
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -275,6 +276,10 @@ class AmiMagics(Magics, Configurable):
                 return self._do_Events(command)
             case cmds.Monitor():
                 return self._do_Monitor(command)
+            case cmds.State():
+                return self._do_State(command)
+            case cmds.Dashboard():
+                return self._do_Dashboard(command)
             case _:
                 assert_never(command)
 
@@ -687,6 +692,18 @@ class AmiMagics(Magics, Configurable):
 
         monitor = EventMonitor(self._require(), cmd.patterns or ("*",))
         return self.links.add_monitor(monitor)
+
+    def _tracked(self) -> SessionState:
+        """The session's live model, started on first use (seeding takes a few list actions)."""
+        return self._require().track()
+
+    def _do_State(self, cmd: cmds.State) -> Any:
+        return self._tracked().frame(cmd.table)
+
+    def _do_Dashboard(self, cmd: cmds.Dashboard) -> Any:
+        from amilab.notebook.dashboard import StateDashboard
+
+        return self.links.add_monitor(StateDashboard(self._tracked()))
 
     # -- errors ------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:

@@ -52,7 +52,7 @@ def test_parse_syntax_real_asterisk():
     [
         ("%ami Or", "Or", ["Originate"]),
         ("%ami or", "or", ["Originate"]),
-        ("%ami st", "st", ["status"]),
+        ("%ami st", "st", ["state", "status"]),
         ("%ami ", "", None),
         ("%ami Originate Ch", "Ch", ["Channel=", "ChannelId="]),
         ("%ami Originate Channel=x Ch", "Ch", ["ChannelId="]),
