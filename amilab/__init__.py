@@ -23,6 +23,7 @@ from amilab.protocol import Action, Message
 
 if TYPE_CHECKING:
     from amilab.client import AMIClient
+    from amilab.dataset import open_dataset
     from amilab.frames import to_frame
     from amilab.notebook.monitor import EventMonitor
     from amilab.recorder import EventRecorder, load_capture, replay
@@ -51,6 +52,7 @@ __all__ = [
     "connect",
     "load_capture",
     "load_ipython_extension",
+    "open_dataset",
     "replay",
     "to_frame",
     "unload_ipython_extension",
@@ -66,6 +68,7 @@ _LAZY = {
     "load_capture": "amilab.recorder",
     "replay": "amilab.recorder",
     "EventMonitor": "amilab.notebook.monitor",
+    "open_dataset": "amilab.dataset",
 }
 
 

@@ -22,6 +22,7 @@ LAZY_NAMES = {
     "replay",
     "load_capture",
     "EventMonitor",
+    "open_dataset",
 }
 EAGER_NAMES = sorted(set(amilab.__all__) - LAZY_NAMES)
 
