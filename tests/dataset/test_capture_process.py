@@ -217,8 +217,7 @@ def test_bad_entries_each_get_one_line(tmp_path: Path, pbxs: list[Witnessed]) ->
     assert cap.stop() == 0, cap.log
     for text in ("'bad:entry'", "'@missing'", "wrongpw: login refused", "dead: cannot connect"):
         assert len(cap.matching(text)) == 1, cap.log
-    assert "secret" not in cap.log.lower().replace("secret_env", "") or "nope" not in cap.log
-    assert "nope" not in cap.log
+    assert "nope" not in cap.log  # the wrong secret is never shown
     assert len(captured(tmp_path / "data", "good")) > 0
 
 
@@ -237,7 +236,7 @@ def test_exit_codes(tmp_path: Path, pbxs: list[Witnessed]) -> None:
     )
     assert refused.proc.wait(timeout=60) == 1
     assert len(refused.matching("login refused")) == 1
-    assert "wrong" not in "".join(refused.lines).replace("wrong secret", "")
+    assert "'wrong'" not in refused.log and ": wrong" not in refused.log
 
 
 def test_sigint_stops_like_sigterm(tmp_path: Path, pbxs: list[Witnessed]) -> None:

@@ -70,6 +70,7 @@ def test_empty_selection_is_an_empty_frame(dataset: Path) -> None:
 
 
 def test_gaps_and_servers(dataset: Path) -> None:
+    """gaps() reads the gaps table; servers() and the repr list the partitions."""
     write_gap(dataset, Gap("pbx2", T0, T0 + SECOND, "reconnect: link down (reset)"))
     data = amilab.open_dataset(dataset)
     assert data.servers() == ["pbx1", "pbx2"]
