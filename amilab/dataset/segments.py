@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from amilab.frames import to_frame
 from amilab.recorder import CAPTURE_GREETING, replay_timed
@@ -160,14 +160,19 @@ def events_table(times: list[int], raws: list[bytes]) -> pa.Table:
     import pyarrow as pa
 
     frame = to_frame(raws)
-    columns: dict[str, pa.Array] = {
+    columns: dict[str, Any] = {
         "received_at": pa.array(times, pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
         "raw": pa.array(raws, pa.binary()),
     }
     for name in frame.columns:
         key = str(name)
-        column_name = CLASH_PREFIX + key if key.lower() in RESERVED else key
-        columns[column_name] = pa.array(_joined(frame[name]), pa.string())
+        column = frame[name]
+        # String columns pass their Arrow storage through as is; only a column with a
+        # repeated header (object dtype, tuple cells) is rebuilt value by value.
+        values = _joined(column) if column.dtype == object else column.array
+        columns[CLASH_PREFIX + key if key.lower() in RESERVED else key] = pa.array(
+            values, pa.string()
+        )
     table = pa.table(columns)
     # Microseconds: Spark and older readers refuse nanosecond timestamps; the exact
     # receive time is kept in the raw block's own order and the segment format.
