@@ -51,9 +51,14 @@ GOALS = (
 )
 
 
+def events() -> list[bytes]:
+    """The corpus blocks as a client hands them over: without their blank line."""
+    return [raw.rstrip(b"\r\n") for raw in corpus.corpus_events()]
+
+
 def messages(count: int) -> list[Message]:
-    events = corpus.corpus_events()
-    return [Message(events[i % len(events)]) for i in range(count)]
+    blocks = events()
+    return [Message(blocks[i % len(blocks)]) for i in range(count)]
 
 
 def time_recorder(msgs: list[Message]) -> float:
@@ -86,12 +91,12 @@ def time_conversion(root: Path, segments: list[Path]) -> float:
 
 def handler_peak(count: int) -> int:
     """Peak traced bytes while the handler takes ``count`` events (built lazily)."""
-    events = corpus.corpus_events()
+    blocks = events()
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerCapture(Path(tmp), "bench", Limits(rotate_bytes=1 << 40))
         tracemalloc.start()
         for i in range(count):
-            server.on_event(Message(events[i % len(events)]))
+            server.on_event(Message(blocks[i % len(blocks)]))
         server.stop()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()

@@ -167,7 +167,10 @@ class ServerCapture:
             start, why = self._open_gap
             self._open_gap = None
             self.add_gap(Gap(self.name, start, ns, why))
-        self._pending.append(block(ns, msg.raw))
+        raw = msg.raw
+        if raw.endswith(b"\n"):  # a block given with its blank line; the client's never is
+            raw = raw.rstrip(b"\r\n")
+        self._pending.append(block(ns, raw))
         self._pending_bytes += len(self._pending[-1])
         span = self._pending_span
         self._pending_span = (ns, ns) if span is None else (span[0], ns)

@@ -72,6 +72,7 @@ _NS_PER_DAY = 86_400 * 1_000_000_000
 _SEGMENT_NAME = re.compile(r"^seg-(\d+)\.ami$")
 #: End of a complete block in a segment: the time header's line, then a blank line.
 _BLOCK_END = b"\r\n\r\n"
+_TIME_LINE = b"\r\n" + TIME_HEADER
 
 
 def block(received_at_ns: int, raw: bytes) -> bytes:
@@ -120,17 +121,46 @@ def convert_segment(root: Path, server: str, segment: Path) -> Converted:
     match = _SEGMENT_NAME.match(segment.name)
     stem = match.group(1) if match else segment.stem
     _cut_partial_block(segment)
-    times: list[int] = []
-    raws: list[bytes] = []
-    for ns, msg in replay_timed(segment):
-        times.append(ns)
-        raws.append(msg.raw)
+    times, raws = read_segment(segment)
     files = [
         _write_part(root / f"server={server}" / f"date={day}", f"part-{stem}.parquet", table)
         for day, table in _tables_by_date(times, raws)
     ]
     segment.unlink()
     return Converted(len(raws), files, max(times) if times else None)
+
+
+def read_segment(segment: Path) -> tuple[list[int], list[bytes]]:
+    """(receive times in ns, raw blocks) of a segment whose end is whole.
+
+    Segments are only ever written by :class:`Segment` (whole blocks, each with
+    its time header last), so a split on the blank line frames them; this is
+    ~10x faster than the recorder's general reader, which a file that does not
+    look like that is handed to instead (it explains what is wrong, and where).
+    """
+    data = segment.read_bytes()
+    if not data.startswith(CAPTURE_GREETING):
+        return _read_slowly(segment)
+    blocks = data[len(CAPTURE_GREETING) :].split(_BLOCK_END)
+    times: list[int] = []
+    raws: list[bytes] = []
+    for index in range(len(blocks) - 1):  # the last piece is what follows the final blank line
+        raw, found, value = blocks[index].rpartition(_TIME_LINE)
+        if not found or not value.isdigit() or not raw:
+            return _read_slowly(segment)
+        times.append(int(value))
+        raws.append(raw)
+    return times, raws
+
+
+def _read_slowly(segment: Path) -> tuple[list[int], list[bytes]]:
+    """The recorder's strict reader: ProtocolError naming file and line for a bad block."""
+    times: list[int] = []
+    raws: list[bytes] = []
+    for ns, msg in replay_timed(segment):
+        times.append(ns)
+        raws.append(msg.raw)
+    return times, raws
 
 
 def _cut_partial_block(segment: Path) -> None:

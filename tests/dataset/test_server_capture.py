@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dataset_helpers import T0, raw_event
 
+import amilab
 from amilab.client import ConnectionEvent
 from amilab.dataset import capture as capture_module
 from amilab.dataset.capture import FAULT_ENV, Limits, ServerCapture
@@ -170,3 +171,14 @@ def test_describe_names_the_errno() -> None:
     assert capture_module.describe(PermissionError(13, "Permission denied")) == (
         "EACCES: Permission denied"
     )
+
+
+def test_a_block_given_with_its_blank_line_is_stored_without_it(tmp_path: Path) -> None:
+    """A Message whose raw keeps the blank line (a replayed corpus) still makes one whole block."""
+    server = ServerCapture(tmp_path, "pbx1", Limits())
+    server.on_event(Message(raw_event("A", N="1") + b"\r\n\r\n"))
+    server.stop()
+    (segment,) = server.take_closed()
+    result = convert_segment(tmp_path, "pbx1", segment)
+    assert result.events == 1
+    assert amilab.open_dataset(tmp_path).df()["raw"].tolist() == [raw_event("A", N="1")]
