@@ -10,7 +10,14 @@ Rows, all in one process and one run:
   segment on disk (what runs on the I/O loop);
 * ``segment -> parquet``: ``convert_segment`` of those segments (what runs on
   the worker thread at rotation);
-* ``capture total``: both, one after the other, as one core would do them.
+* ``capture total``: both, one after the other, as one core would do them;
+* ``socket -> parquet``: the same through a real socket: ``flood.py``'s server
+  (its own process) floods an ``AMIClient`` whose handler is the capture's,
+  flushed every second as the capture does; then the segments are converted.
+  Timed from the trigger to the last Parquet file.
+
+The memory ratio means something only when N is well past the flush
+threshold (``FLUSH_BYTES``, ~10,000 events): ``--quick`` is a smoke run.
 
 Memory: the handler's peak traced allocation (``tracemalloc``) for N and for
 4N events; a capture whose memory is bounded gives the same peak for both.
@@ -25,6 +32,8 @@ Run from the repository root: ``python benchmarks/capture.py [--events N]``.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -35,7 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import corpus  # noqa: E402  (needs the path above)
+import flood  # noqa: E402
 
+from amilab.client import AMIClient  # noqa: E402
 from amilab.dataset.capture import Limits, ServerCapture  # noqa: E402
 from amilab.dataset.segments import convert_segment  # noqa: E402
 from amilab.protocol import Message  # noqa: E402
@@ -89,6 +100,55 @@ def time_conversion(root: Path, segments: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+async def _socket_capture(root: Path, port: int) -> tuple[float, list[Path]]:
+    server = ServerCapture(root, "bench", Limits(rotate_bytes=ROTATE_BYTES))
+    client = AMIClient(
+        "127.0.0.1",
+        port,
+        username=flood.USERNAME,
+        secret=flood.SECRET,
+        auth="plain",
+        ping_interval=None,
+        reconnect=False,
+    )
+    await client.connect()
+    done = asyncio.get_running_loop().create_future()
+    client.on("*", server.on_event)
+    client.on("FloodEnd", lambda msg: done.set_result(None))
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            server.flush()
+            server.rotate_if_due(time.time_ns())
+
+    ticker = asyncio.create_task(tick())
+    start = time.perf_counter()
+    await client.action("UserEvent", UserEvent=flood.TRIGGER)
+    await done
+    ticker.cancel()
+    server.stop()
+    await client.close()
+    return start, server.take_closed()
+
+
+def time_socket(count: int) -> float:
+    """Seconds from the trigger to the last Parquet file, for ``count`` flooded events."""
+    ctx = multiprocessing.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=flood.serve, args=(count, send, None), daemon=True)
+    process.start()
+    try:
+        port = recv.recv()
+        with tempfile.TemporaryDirectory() as tmp:
+            start, segments = asyncio.run(_socket_capture(Path(tmp), port))
+            time_conversion(Path(tmp), segments)
+            return time.perf_counter() - start
+    finally:
+        process.terminate()
+        process.join()
+
+
 def handler_peak(count: int) -> int:
     """Peak traced bytes while the handler takes ``count`` events (built lazily)."""
     blocks = events()
@@ -116,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         handler_s, segments = run_handler(Path(tmp), msgs)
         convert_s = time_conversion(Path(tmp), segments)
     del msgs
+    socket_s = time_socket(count)
     peaks = (handler_peak(count), handler_peak(4 * count))
     rows = [
         ("recorder", recorder_s),
         ("capture handler", handler_s),
         ("segment -> parquet", convert_s),
         ("capture total", handler_s + convert_s),
+        ("socket -> parquet", socket_s),
     ]
     print(f"{count:,} events of the flood corpus, one process")
     print(f"{'path':<20} {'events/s':>12} {'vs recorder':>12}")

@@ -106,9 +106,10 @@ class Dataset:
             where.append("received_at < ?")
             params.append(_as_utc(end, "end"))
         paths = ", ".join(_literal(os.fspath(f)) for f in files)
+        # Typed, not guessed: a server named "2" would otherwise become a number.
         query = (
             f"SELECT {select} FROM read_parquet([{paths}], hive_partitioning = true, "
-            "union_by_name = true)"
+            "union_by_name = true, hive_types = {'server': VARCHAR, 'date': DATE})"
         )
         if where:
             query += " WHERE " + " AND ".join(where)

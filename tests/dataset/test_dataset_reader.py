@@ -78,6 +78,14 @@ def test_gaps_and_servers(dataset: Path) -> None:
     assert "pbx1, pbx2" in repr(data)
 
 
+def test_a_numeric_server_name_stays_a_string(tmp_path: Path) -> None:
+    """server comes from the path as text, whatever the name looks like."""
+    write_segment(tmp_path, "2", [(T0, raw_event("A"))])
+    recover_segments(tmp_path)
+    df = amilab.open_dataset(tmp_path).df("2")
+    assert df["server"].tolist() == ["2"] and df["server"].dtype == pd.StringDtype()
+
+
 def test_bad_input_says_what_to_do(tmp_path: Path) -> None:
     """A missing directory or an unreadable time gets a clear error."""
     with pytest.raises(FileNotFoundError, match="--to directory"):
