@@ -246,3 +246,25 @@ def test_sigint_stops_like_sigterm(tmp_path: Path, pbxs: list[Witnessed]) -> Non
     time.sleep(1.5)
     assert cap.stop(signal.SIGINT) == 0, cap.log
     assert len(captured(tmp_path, "pbx22")) > 0
+
+
+def test_a_dropped_link_becomes_a_gap(tmp_path: Path, pbxs: list[Witnessed]) -> None:
+    """The server drops every connection: the capture reconnects and writes a reconnect gap."""
+    w = pbxs[1]
+    cap = CaptureProcess(tmp_path, w.address)
+    cap.wait_for("capturing")
+    time.sleep(1.5)
+    dropped_at = time.time_ns()
+    assert w.sim.faults.drop_all() >= 1
+    cap.wait_for("reconnected after")
+    time.sleep(1.5)
+    assert cap.stop() == 0, cap.log
+    assert len(cap.matching("pbx22: disconnected")) == 1
+    (gap,) = amilab.open_dataset(tmp_path).gaps().itertuples()
+    assert gap.server == "pbx22" and gap.why.startswith("reconnect: link down")
+    start, end = gap[2].value, gap[3].value
+    assert dropped_at - CLOCK_SLACK_NS <= start < end
+    got = captured(tmp_path, w.name)
+    assert any(ns > end for ns, _ in got)  # capturing again after the gap
+    lost = missing(w.events(), got)
+    assert all(start - CLOCK_SLACK_NS <= ns <= end + CLOCK_SLACK_NS for ns in lost)
