@@ -268,3 +268,11 @@ def test_a_dropped_link_becomes_a_gap(tmp_path: Path, pbxs: list[Witnessed]) -> 
     assert any(ns > end for ns, _ in got)  # capturing again after the gap
     lost = missing(w.events(), got)
     assert all(start - CLOCK_SLACK_NS <= ns <= end + CLOCK_SLACK_NS for ns in lost)
+
+
+def test_rotation_limits_must_be_positive(tmp_path: Path) -> None:
+    """A zero --rotate-mb is refused at once with exit code 2 and a line saying why."""
+    cap = CaptureProcess(tmp_path, "x=127.0.0.1:1", "--rotate-mb", "0")
+    assert cap.proc.wait(timeout=30) == 2
+    cap.kill()
+    assert cap.matching("--rotate-mb and --rotate-seconds must be positive")

@@ -10,10 +10,11 @@ from dataset_helpers import T0, raw_event
 import amilab
 from amilab.client import ConnectionEvent
 from amilab.dataset import capture as capture_module
-from amilab.dataset.capture import FAULT_ENV, Limits, ServerCapture
+from amilab.dataset.capture import FAULT_ENV, Limits, ServerCapture, ServerSpec
 from amilab.dataset.gaps import Gap, ServerState, read_gaps, write_gap
 from amilab.dataset.segments import FLUSH_BYTES, convert_segment
 from amilab.protocol import Message
+from amilab.protocol.login import Secret
 
 
 def events(n: int) -> list[Message]:
@@ -182,3 +183,9 @@ def test_a_block_given_with_its_blank_line_is_stored_without_it(tmp_path: Path) 
     result = convert_segment(tmp_path, "pbx1", segment)
     assert result.events == 1
     assert amilab.open_dataset(tmp_path).df()["raw"].tolist() == [raw_event("A", N="1")]
+
+
+def test_a_server_spec_never_shows_its_secret() -> None:
+    """repr of a ServerSpec (in a log or a traceback) hides the secret."""
+    spec = ServerSpec("pbx1", "127.0.0.1", 5038, "admin", Secret("hunter2-secret"))
+    assert "hunter2" not in repr(spec) and "hunter2" not in str(spec)
