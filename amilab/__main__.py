@@ -207,8 +207,11 @@ def capture(ns: argparse.Namespace) -> int:
 
 def _server_specs(ns: argparse.Namespace) -> list[ServerSpec]:
     """One spec per usable entry; each bad entry gets one line on stderr and is skipped."""
-    from amilab.notebook.config import load_profiles
+    from amilab.notebook.config import load_profiles, permission_warning
 
+    warning = permission_warning(ns.config)
+    if warning:
+        print(f"amilab capture: {warning}", file=sys.stderr)
     try:
         profiles = load_profiles(ns.config)
     except CommandError as exc:

@@ -207,7 +207,7 @@ def test_bad_entries_each_get_one_line(tmp_path: Path, pbxs: list[Witnessed]) ->
         f"[good]\nhost = {good.host}\nport = {good.port}\nuser = admin\nsecret = amilab\n"
         f"[wrongpw]\nhost = {good.host}\nport = {good.port}\nuser = admin\nsecret = nope\n"
     )
-    config.chmod(0o600)
+    config.chmod(0o644)
     entries = ["@good", "bad:entry", "@missing", "@wrongpw", "dead=127.0.0.1:1"]
     cap = CaptureProcess(tmp_path / "data", "--config", str(config), *entries)
     cap.wait_for("good: capturing")
@@ -218,6 +218,7 @@ def test_bad_entries_each_get_one_line(tmp_path: Path, pbxs: list[Witnessed]) ->
     for text in ("'bad:entry'", "'@missing'", "wrongpw: login refused", "dead: cannot connect"):
         assert len(cap.matching(text)) == 1, cap.log
     assert "nope" not in cap.log  # the wrong secret is never shown
+    assert len(cap.matching("chmod 600")) == 1  # the config file is readable by others
     assert len(captured(tmp_path / "data", "good")) > 0
 
 
