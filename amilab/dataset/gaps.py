@@ -64,7 +64,7 @@ def write_gap(root: Path, gap: Gap) -> Path:
     directory = root / GAPS_DIR
     directory.mkdir(parents=True, exist_ok=True)
     name = f"gap-{gap.start_ns}-{gap.server}-{os.getpid()}-{next(_counter)}.parquet"
-    temporary = directory / f"_tmp-{name}"
+    temporary = directory / f"_tmp-{name}.partial"  # never matched by *.parquet
     pq.write_table(table, temporary)
     os.replace(temporary, directory / name)
     return directory / name

@@ -11,7 +11,8 @@ Written bytes reach the kernel at each flush (once a second, or sooner when
 
 On rotation (size, age, or stop) a closed segment becomes one Parquet file per
 UTC date it spans, ``DIR/server=NAME/date=YYYY-MM-DD/part-<first ns>.parquet``,
-written under a ``_tmp-`` name, synced and renamed; only then is the segment
+written under a ``_tmp-...partial`` name (which no ``*.parquet`` glob and no
+reader that skips ``_`` paths picks up mid-write), synced and renamed; only then is the segment
 deleted. The part names derive from the segment's name, so converting a
 segment twice (a crash between the rename and the delete) rewrites the same
 files instead of duplicating rows.
@@ -232,7 +233,7 @@ def _write_part(directory: Path, name: str, table: pa.Table) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / name
-    temporary = directory / f"_tmp-{name}"
+    temporary = directory / f"_tmp-{name}.partial"
     pq.write_table(table, temporary, row_group_size=ROW_GROUP)
     with temporary.open("rb") as f:
         os.fsync(f.fileno())

@@ -128,7 +128,7 @@ def test_recovery_removes_half_written_parquet(tmp_path: Path) -> None:
     """A _tmp- part file (a crash mid-conversion) is deleted at recovery, never read."""
     partition = tmp_path / "server=pbx1" / "date=2026-12-05"
     partition.mkdir(parents=True)
-    (partition / "_tmp-part-1.parquet").write_bytes(b"PAR1 half")
+    (partition / "_tmp-part-1.parquet.partial").write_bytes(b"PAR1 half")
     write_segment(tmp_path, "pbx1", [(T0, raw_event("E"))])
     recover_segments(tmp_path)
     assert sorted(p.name for p in partition.iterdir()) == [f"part-{T0}.parquet"]
