@@ -312,6 +312,7 @@ class Capture:
         self.gave_up: set[str] = set()
         self._stop = asyncio.Event()
         self._failed: list[tuple[str, Path]] = []
+        self._reported: set[Path] = set()  # failed conversions already logged (one line each)
         self._last_retry = time.monotonic()
         self._queue: asyncio.Queue[tuple[str, Path] | None] = asyncio.Queue()
 
@@ -366,14 +367,19 @@ class Capture:
             injected_fault()
             result = convert_segment(self.root, server, path)
         except (OSError, ProtocolError, ValueError) as exc:
-            log.error(
-                "%s: cannot turn %s into Parquet yet (%s); kept, retried later",
-                server,
-                path,
-                describe(exc),
-            )
+            if path not in self._reported:
+                self._reported.add(path)
+                log.error(
+                    "%s: cannot turn %s into Parquet yet (%s); kept, retried every %g s "
+                    "and at the next start",
+                    server,
+                    path,
+                    describe(exc),
+                    CONVERT_RETRY_S,
+                )
             self._failed.append((server, path))
             return None
+        self._reported.discard(path)
         log.info(
             "%s: %d events -> %s",
             server,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dataset_helpers import T0, raw_event
+from dataset_helpers import T0, raw_event, write_segment
 
 import amilab
 from amilab.client import ConnectionEvent
 from amilab.dataset import capture as capture_module
-from amilab.dataset.capture import FAULT_ENV, Limits, ServerCapture, ServerSpec
+from amilab.dataset.capture import FAULT_ENV, Capture, Limits, ServerCapture, ServerSpec
 from amilab.dataset.gaps import Gap, ServerState, read_gaps, write_gap
 from amilab.dataset.segments import FLUSH_BYTES, convert_segment
 from amilab.protocol import Message
@@ -189,3 +189,22 @@ def test_a_server_spec_never_shows_its_secret() -> None:
     """repr of a ServerSpec (in a log or a traceback) hides the secret."""
     spec = ServerSpec("pbx1", "127.0.0.1", 5038, "admin", Secret("hunter2-secret"))
     assert "hunter2" not in repr(spec) and "hunter2" not in str(spec)
+
+
+def test_a_failed_conversion_is_logged_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A segment that cannot become Parquet yet stays on disk, one line however often retried."""
+    fault = tmp_path / "full"
+    monkeypatch.setenv(FAULT_ENV, str(fault))
+    root = tmp_path / "data"
+    segment = write_segment(root, "pbx1", [(T0, raw_event("A"))])
+    capture = Capture(root, [])
+    fault.touch()
+    for _ in range(3):
+        assert capture._convert("pbx1", segment) is None
+    assert segment.exists()
+    assert len([r for r in caplog.records if "cannot turn" in r.message]) == 1
+    fault.unlink()
+    assert capture._convert("pbx1", segment) == T0
+    assert not segment.exists()
