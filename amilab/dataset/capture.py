@@ -52,7 +52,7 @@ from amilab.dataset.segments import (
     leftover_segments,
     remove_temporary_parts,
 )
-from amilab.errors import AMIError, AuthenticationError, ProtocolError
+from amilab.errors import AMIError, AuthenticationError
 from amilab.protocol import Message
 from amilab.protocol.login import AuthMode, Secret
 
@@ -366,7 +366,7 @@ class Capture:
         try:
             injected_fault()
             result = convert_segment(self.root, server, path)
-        except (OSError, ProtocolError, ValueError) as exc:
+        except Exception as exc:  # one bad segment must not stop the converter for the rest
             if path not in self._reported:
                 self._reported.add(path)
                 log.error(

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from amilab.frames import to_frame
-from amilab.recorder import CAPTURE_GREETING, replay_timed
+from amilab.recorder import CAPTURE_GREETING, NO_TIME, replay_timed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -159,6 +159,12 @@ def _read_slowly(segment: Path) -> tuple[list[int], list[bytes]]:
     times: list[int] = []
     raws: list[bytes] = []
     for ns, msg in replay_timed(segment):
+        if ns == NO_TIME:
+            raise ValueError(
+                f"{segment}: block {len(raws) + 1} has no {TIME_HEADER.decode().strip()} header, "
+                "which the capture always writes; repair the block or move the file out of "
+                f"{SEGMENTS_DIR}"
+            )
         times.append(ns)
         raws.append(msg.raw)
     return times, raws

@@ -208,3 +208,16 @@ def test_a_failed_conversion_is_logged_once_and_kept(
     fault.unlink()
     assert capture._convert("pbx1", segment) == T0
     assert not segment.exists()
+
+
+def test_one_bad_segment_does_not_stop_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hand-damaged segment (a block with no receive time) is kept; the others convert."""
+    write_segment(tmp_path, "good", [(T0, raw_event("A"))])
+    bad = tmp_path / "_segments" / "server=bad" / f"seg-{T0}.ami"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(amilab.recorder.CAPTURE_GREETING + raw_event("B") + b"\r\n\r\n")
+    assert Capture(tmp_path, [])._recover() == {"good": T0}
+    assert bad.exists()
+    assert len([r for r in caplog.records if "cannot turn" in r.message]) == 1
