@@ -184,21 +184,36 @@ def _cut_partial_block(segment: Path) -> None:
 
 def _tables_by_date(times: list[int], raws: list[bytes]) -> Iterator[tuple[str, pa.Table]]:
     """One Arrow table per UTC date of the events (a segment may span midnight)."""
+    if not times:
+        return
+    if min(times) // _NS_PER_DAY == max(times) // _NS_PER_DAY:  # the usual case: one date
+        yield _date_of(times[0]), events_table(times, raws)
+        return
     days: dict[int, list[int]] = {}
     for index, ns in enumerate(times):
         days.setdefault(ns // _NS_PER_DAY, []).append(index)
     for day, rows in sorted(days.items()):
-        date = datetime.fromtimestamp(day * 86_400, tz=UTC).date().isoformat()
-        yield date, events_table([times[i] for i in rows], [raws[i] for i in rows])
+        yield (
+            _date_of(day * _NS_PER_DAY),
+            events_table([times[i] for i in rows], [raws[i] for i in rows]),
+        )
+
+
+def _date_of(ns: int) -> str:
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).date().isoformat()
 
 
 def events_table(times: list[int], raws: list[bytes]) -> pa.Table:
     """The Arrow table of the events (columns as the module docstring says)."""
+    import numpy as np
     import pyarrow as pa
 
     frame = to_frame(raws)
+    # Microseconds: Spark and older readers refuse nanosecond timestamps, so the
+    # receive time is truncated to the microsecond here.
+    micros = np.asarray(times, dtype=np.int64) // 1000
     columns: dict[str, Any] = {
-        "received_at": pa.array(times, pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+        "received_at": pa.array(micros, pa.timestamp("us", tz="UTC")),
         "raw": pa.array(raws, pa.binary()),
     }
     for name in frame.columns:
@@ -210,14 +225,7 @@ def events_table(times: list[int], raws: list[bytes]) -> pa.Table:
         columns[CLASH_PREFIX + key if key.lower() in RESERVED else key] = pa.array(
             values, pa.string()
         )
-    table = pa.table(columns)
-    # Microseconds: Spark and older readers refuse nanosecond timestamps; the exact
-    # receive time is kept in the raw block's own order and the segment format.
-    return table.set_column(
-        0,
-        "received_at",
-        table.column(0).cast(pa.timestamp("us", tz="UTC"), safe=False),
-    )
+    return pa.table(columns)
 
 
 def _joined(column: Iterable[object]) -> list[str | None]:
