@@ -12,7 +12,9 @@ Theory of operation (one asyncio loop, one :class:`~amilab.client.AMIClient` per
 * Nothing is lost silently. An event is either written, or counted in
   ``lost`` with the reason (the write's error); when writing works again that
   loss becomes a row of the gaps table (:mod:`amilab.dataset.gaps`), as do
-  reconnects and the capture's own downtime.
+  reconnects and the capture's own downtime. A write that fails halfway may
+  still have stored some whole blocks of its batch; they reach the dataset and
+  are counted lost too, so ``lost`` is an upper bound, never an undercount.
 * A failure stays with its server: a bad entry, a refused login or a full
   disk each give one log line (on stderr) and the other servers go on.
 * SIGTERM or SIGINT: log off, flush, convert every segment, mark the state as
