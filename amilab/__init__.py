@@ -23,6 +23,7 @@ from amilab.protocol import Action, Message
 
 if TYPE_CHECKING:
     from amilab.client import AMIClient
+    from amilab.dataset import open_dataset
     from amilab.frames import to_frame
     from amilab.notebook.monitor import EventMonitor
     from amilab.recorder import EventRecorder, load_capture, load_frame, replay
@@ -52,6 +53,7 @@ __all__ = [
     "load_capture",
     "load_frame",
     "load_ipython_extension",
+    "open_dataset",
     "replay",
     "to_frame",
     "unload_ipython_extension",
@@ -68,6 +70,7 @@ _LAZY = {
     "load_frame": "amilab.recorder",
     "replay": "amilab.recorder",
     "EventMonitor": "amilab.notebook.monitor",
+    "open_dataset": "amilab.dataset",
 }
 
 

@@ -1,27 +1,36 @@
 """``python -m amilab``: a first look at amilab, in a terminal or in JupyterLab.
 
-``demo`` runs a headless tour against the built-in simulator (endpoints, a call,
-live events, a small analysis) and exits; ``lab`` opens JupyterLab on the
-quickstart notebook (extra arguments go to JupyterLab); ``sim`` runs the
-simulator in the foreground (see ``python -m amilab sim --help``).
+``capture`` logs in to AMI servers and writes their events to a Parquet dataset
+until stopped (see ``python -m amilab capture --help`` and
+:mod:`amilab.dataset.capture`); ``demo`` runs a headless tour against the
+built-in simulator (endpoints, a call, live events, a small analysis) and exits;
+``lab`` opens JupyterLab on the quickstart notebook (extra arguments go to
+JupyterLab); ``sim`` runs the simulator in the foreground (see ``python -m amilab sim --help``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import os
 import queue
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
+
+from amilab.notebook.commands import CommandError, Connect
+from amilab.notebook.config import DEFAULT_CONFIG_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from amilab.dataset.capture import ServerSpec
     from amilab.protocol import Message
+    from amilab.protocol.login import AuthMode
     from amilab.session import Session
 
 __all__ = ["main"]
@@ -91,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEMO_SEED,
         help=f"seed of the generated traffic (default {DEMO_SEED})",
     )
+    _capture_parser(sub)
     sub.add_parser(
         "lab",
         help="open JupyterLab on the quickstart notebook (extra arguments go to JupyterLab)",
@@ -119,8 +129,155 @@ def main(argv: list[str] | None = None) -> int:
         if ns.seconds < 0 or ns.traffic < 0:
             parser.error("--seconds and --traffic must not be negative")
         return demo(ns.seconds, ns.traffic, ns.seed)
+    if ns.command == "capture":
+        return capture(ns)
     parser.print_help()
     return 0
+
+
+# -- capture --------------------------------------------------------------------------------
+#: A dataset name: it becomes a directory name (server=NAME), so no separators.
+SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CAPTURE_LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def _capture_parser(sub: Any) -> None:
+    from amilab.dataset.capture import DEFAULT_ROTATE_BYTES, DEFAULT_ROTATE_SECONDS
+
+    cap = sub.add_parser(
+        "capture",
+        help="capture AMI servers' events into a Parquet dataset, until stopped",
+        description="Log in to each server and write every event to DIR/server=NAME/"
+        "date=YYYY-MM-DD/part-*.parquet until SIGTERM or Ctrl-C. Logs go to stderr. "
+        "Exit codes: 0 stopped by a signal, 1 every server gave up, 2 nothing to capture.",
+    )
+    cap.add_argument("--to", required=True, metavar="DIR", help="the dataset directory")
+    cap.add_argument(
+        "servers",
+        nargs="+",
+        metavar="SERVER",
+        help="@NAME (a section of the config file), HOST:PORT or NAME=HOST:PORT",
+    )
+    cap.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG_FILE,
+        metavar="FILE",
+        help=f"connection profiles for @NAME (default {DEFAULT_CONFIG_FILE})",
+    )
+    cap.add_argument("--user", help="AMI user for HOST:PORT entries (else $AMI_USER)")
+    cap.add_argument(
+        "--secret-env",
+        metavar="VAR",
+        help="environment variable holding the secret of HOST:PORT entries (else $AMI_SECRET)",
+    )
+    cap.add_argument(
+        "--rotate-mb",
+        type=float,
+        default=DEFAULT_ROTATE_BYTES / 2**20,
+        metavar="MB",
+        help=f"start a new Parquet file after this many MiB (default {DEFAULT_ROTATE_BYTES >> 20})",
+    )
+    cap.add_argument(
+        "--rotate-seconds",
+        type=float,
+        default=DEFAULT_ROTATE_SECONDS,
+        metavar="S",
+        help=f"... or after this many seconds (default {DEFAULT_ROTATE_SECONDS:g})",
+    )
+
+
+def capture(ns: argparse.Namespace) -> int:
+    """``amilab capture``: resolve the server entries, then run until a signal."""
+    import asyncio
+
+    from amilab.dataset.capture import EXIT_UNUSABLE, Limits, run
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=CAPTURE_LOG_FORMAT)
+    logging.getLogger("amilab.client").setLevel(logging.WARNING)
+    if ns.rotate_mb <= 0 or ns.rotate_seconds <= 0:
+        print("amilab capture: --rotate-mb and --rotate-seconds must be positive", file=sys.stderr)
+        return EXIT_UNUSABLE
+    specs = _server_specs(ns)
+    if not specs:
+        print("amilab capture: no usable server entry; nothing to capture", file=sys.stderr)
+        return EXIT_UNUSABLE
+    limits = Limits(int(ns.rotate_mb * 2**20), ns.rotate_seconds)
+    return asyncio.run(run(Path(ns.to).expanduser(), specs, limits))
+
+
+def _server_specs(ns: argparse.Namespace) -> list[ServerSpec]:
+    """One spec per usable entry; each bad entry gets one line on stderr and is skipped."""
+    from amilab.notebook.config import load_profiles, permission_warning
+
+    warning = permission_warning(ns.config)
+    if warning:
+        print(f"amilab capture: {warning}", file=sys.stderr)
+    try:
+        profiles = load_profiles(ns.config)
+    except CommandError as exc:
+        print(f"amilab capture: {exc}; @NAME entries cannot be used", file=sys.stderr)
+        profiles = {}
+    specs: dict[str, ServerSpec] = {}
+    for entry in ns.servers:
+        try:
+            spec = _server_spec(entry, ns, profiles)
+        except (CommandError, ValueError, OSError) as exc:
+            print(f"amilab capture: bad server entry {entry!r}: {exc}; skipped", file=sys.stderr)
+            continue
+        if spec.name in specs:
+            print(
+                f"amilab capture: bad server entry {entry!r}: the name {spec.name!r} is "
+                "already used; give it another with NAME=HOST:PORT; skipped",
+                file=sys.stderr,
+            )
+            continue
+        specs[spec.name] = spec
+    return list(specs.values())
+
+
+def _server_spec(entry: str, ns: argparse.Namespace, profiles: Any) -> ServerSpec:
+    """``@NAME``, ``HOST:PORT`` or ``NAME=HOST:PORT`` -> a spec; CommandError/ValueError if bad."""
+    import ssl
+
+    from amilab.dataset.capture import ServerSpec
+    from amilab.notebook.config import DEFAULT_CONFIG_FILE, Defaults, Environment, resolve
+
+    if entry.startswith("@"):
+        name = entry[1:]
+        cmd = Connect(profile=name)
+    else:
+        name, _, address = entry.rpartition("=")
+        host, colon, port = address.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected @NAME, HOST:PORT or NAME=HOST:PORT")
+        name = name or f"{host}-{port}"
+        cmd = Connect(host=host, port=int(port), user=ns.user, secret_env=ns.secret_env)
+    if not SERVER_NAME.match(name):
+        raise ValueError(
+            f"the name {name!r} cannot name a directory: use letters, digits, '.', '_', '-'"
+        )
+    settings = resolve(
+        cmd,
+        env=Environment(),
+        profiles=profiles,
+        defaults=Defaults(),
+        prompt=None,
+        config_path=ns.config or DEFAULT_CONFIG_FILE,
+    )
+    tls: bool | ssl.SSLContext = settings.tls
+    if settings.cafile:
+        tls = ssl.create_default_context(cafile=settings.cafile)
+    auth = settings.auth if settings.auth in ("md5", "plain") else "auto"
+    return ServerSpec(
+        name,
+        settings.host,
+        settings.port,
+        settings.user,
+        settings.secret,
+        tls=tls,
+        auth=cast("AuthMode", auth),
+        events=settings.events,
+    )
 
 
 # -- lab ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ LAZY_NAMES = {
     "load_capture",
     "load_frame",
     "EventMonitor",
+    "open_dataset",
 }
 EAGER_NAMES = sorted(set(amilab.__all__) - LAZY_NAMES)
 
