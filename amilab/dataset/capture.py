@@ -57,6 +57,7 @@ from amilab.dataset.segments import (
 from amilab.errors import AMIError, AuthenticationError
 from amilab.protocol import Message
 from amilab.protocol.login import AuthMode, Secret
+from amilab.protocol.state import LinkState
 
 __all__ = [
     "EXIT_ALL_GAVE_UP",
@@ -449,7 +450,11 @@ class Capture:
             server.write_gaps()
             server.rotate_if_due(now)
             client = self.clients.get(name)
-            if client is not None and client.state == "gave up" and name not in self.gave_up:
+            if (
+                client is not None
+                and client.link_state is LinkState.GAVE_UP
+                and name not in self.gave_up
+            ):
                 self.gave_up.add(name)
                 log.error("%s: login refused on reconnect; this server is no longer captured", name)
         await self._convert_closed()
