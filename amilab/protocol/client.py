@@ -366,22 +366,21 @@ class ClientProtocol:
             self._legacy_lists = numbers is None or numbers < EVENTLIST_AMI_VERSION
             out.append(Greeting(buffer.greeting, version))
             self._start_login(out)
-        if not self.pending and not self._abandoned:
-            # Nothing to correlate: the event-flood path. Only a message that is
-            # not an event needs a look; a response here is a stray, routed below.
+        collecting = self._collecting  # mutated in place, never rebound
+        if not collecting:
+            # The event-flood path, with or without actions pending: an event can
+            # only belong to an action whose answer is collecting events (a list,
+            # or a pre-2.7.0 single event), and none is. Only a chunk holding a
+            # message that is not an event (a response) is routed one by one.
             for msg in messages:
-                if not msg.raw.startswith(b"Event: ") and msg.kind == "response":
+                if not msg.raw.startswith(b"Event: "):
                     break
             else:
                 if out:
                     out.extend(messages)
                     return out
                 return messages  # type: ignore[return-value]
-        collecting = self._collecting  # mutated in place, never rebound
         for msg in messages:
-            # An event can only belong to an action whose answer is collecting
-            # events (a list, or a pre-2.7.0 single event); with none, it is an
-            # event for the handlers, whatever ActionID it carries.
             if not collecting and msg.raw.startswith(b"Event: "):
                 out.append(msg)
             else:
