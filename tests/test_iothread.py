@@ -8,7 +8,7 @@ import time
 import pytest
 
 from amilab.errors import LoopThreadError
-from amilab.iothread import IOThread
+from amilab.iothread import IOThread, _Handoff
 
 
 @pytest.fixture
@@ -75,3 +75,25 @@ def test_call_runs_on_the_loop_thread_with_keywords(io):
         "amilab-test-io",
         3,
     )
+
+
+# -- details pinned after mutation testing (mutmut on amilab/iothread.py) -------------
+def test_a_handoff_cancelled_before_it_starts_never_runs_its_coroutine():
+    """cancel() before start() (an interrupt racing the hop) closes the coroutine unrun."""
+    ran: list[bool] = []
+
+    async def work() -> None:
+        ran.append(True)
+
+    async def hop() -> _Handoff[None]:
+        handoff: _Handoff[None] = _Handoff(work())
+        handoff.cancel()
+        handoff.start()
+        await asyncio.sleep(0.01)  # a started task would have run by now
+        return handoff
+
+    handoff = asyncio.run(hop())
+    handoff.wait(1.0)
+    with pytest.raises(asyncio.CancelledError):
+        handoff.result()
+    assert ran == []

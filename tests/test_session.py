@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import asyncio
 import signal
 import subprocess
 import sys
@@ -176,3 +177,46 @@ def test_keyboard_interrupt_cancels_the_pending_action(session, pbx, interrupt):
         time.sleep(0.01)
     assert not conn.pending and not conn.proto.pending
     assert session.ping() > 0
+
+
+# -- details pinned after mutation testing (mutmut on amilab/session.py) --------------
+def test_record_attaches_to_the_session_with_all_events_by_default(session):
+    """session.record() attaches a recorder for every event ("*"), options passed through."""
+    rec = session.record(max_events=5)
+    try:
+        assert rec.attached and rec.patterns == "*" and rec.max_events == 5
+        session.action("UserEvent", UserEvent="rec-1")
+        deadline = time.monotonic() + 5
+        while not any(m.get("UserEvent") == "rec-1" for m in rec.messages()):
+            assert time.monotonic() < deadline, "the recorder never saw the UserEvent"
+            time.sleep(0.01)
+    finally:
+        rec.detach()
+
+
+def test_generated_portals_keep_the_client_names_and_docs():
+    """Every public client method and property exists on Session with the client's name and doc."""
+    written_out = {"connect", "close", "trace", "version"}  # Session's own, with own docs
+    for name, member in vars(amilab.AMIClient).items():
+        if name.startswith("_") or name in written_out:
+            continue
+        portal = getattr(amilab.Session, name)
+        if isinstance(member, property):
+            assert isinstance(portal, property) and portal.fget is not None, name
+            assert portal.__doc__ == member.__doc__, name
+            continue
+        assert portal.__name__ == name and portal.__doc__ == member.__doc__, name
+        if asyncio.iscoroutinefunction(member):
+            twin = getattr(amilab.Session, f"a{name}")
+            assert twin.__name__ == f"a{name}", name
+            assert twin.__doc__, name
+
+
+def test_generated_portals_reach_the_client(session):
+    """Read-through properties and loop-side methods answer from this session's client."""
+    assert session.username == "admin" and session.state == "ready"
+    assert session.stray_responses == 0 and session.errors == []
+    undo = session.on_connection(lambda ev: None)
+    assert callable(undo)
+    undo()
+    assert session.add_filter("Event: *").ok

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 
 import pytest
 
 from amilab.errors import AuthenticationError
-from amilab.protocol.login import challenge_key, login_flow
+from amilab.protocol.login import Secret, challenge_key, login_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
@@ -120,3 +121,9 @@ def test_login_repr_masks_secret() -> None:
     next(md5)
     login = md5.send(answer(Response="Success", Challenge="42"))
     assert challenge_key("42", SECRET) not in repr(login)
+
+
+def test_secret_refuses_pickling_saying_why() -> None:
+    """Pickling a Secret is a TypeError that says it would write the secret out in clear."""
+    with pytest.raises(TypeError, match=r"cannot be pickled .*in clear"):
+        pickle.dumps(Secret(SECRET))
