@@ -702,3 +702,17 @@ async def test_answered_liveness_pings_keep_a_quiet_link_up():
             await until(lambda: pings_sent() >= 3)
             assert ami.connected
         assert [e.kind for e in ami.connection_events] == ["connected"]
+
+
+async def test_a_failing_connection_callback_is_recorded_not_raised(pbx):
+    """A connection callback that raises is kept in errors (kind, callback, exception)."""
+
+    def broken(ev) -> None:
+        raise RuntimeError("callback failed")
+
+    ami = make(pbx)
+    ami.on_connection(broken)
+    async with ami:
+        (err,) = ami.errors
+    assert err.event == "connected" and err.callback.endswith("broken")
+    assert isinstance(err.error, RuntimeError)

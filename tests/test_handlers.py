@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -139,3 +140,38 @@ def test_add_refuses_empty_or_non_string_patterns(patterns: Any) -> None:
     registry = HandlerRegistry()
     with pytest.raises(ValueError, match="at least one event name pattern"):
         registry.add(patterns, fail)
+
+
+def test_a_subscription_from_another_thread_waits_for_the_busy_loop() -> None:
+    """add() from a foreign thread is applied on the bound loop: not before the loop runs it."""
+    registry = HandlerRegistry()
+    loop = asyncio.new_event_loop()
+    busy = threading.Event()
+    release = threading.Event()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    try:
+        asyncio.run_coroutine_threadsafe(_bind(registry), loop).result(5)
+
+        def block_the_loop() -> None:
+            busy.set()
+            release.wait(5)
+
+        loop.call_soon_threadsafe(block_the_loop)
+        assert busy.wait(5)
+        adder = threading.Thread(target=registry.add, args=("*", fail))
+        adder.start()
+        adder.join(0.2)
+        assert adder.is_alive() and len(registry) == 0  # waiting for the loop
+        release.set()
+        adder.join(5)
+        assert not adder.is_alive() and len(registry) == 1
+    finally:
+        release.set()
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()
+
+
+async def _bind(registry: HandlerRegistry) -> None:
+    registry.bind(asyncio.get_running_loop())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -97,3 +98,30 @@ def test_a_handoff_cancelled_before_it_starts_never_runs_its_coroutine():
     with pytest.raises(asyncio.CancelledError):
         handoff.result()
     assert ran == []
+
+
+def test_call_from_the_io_thread_runs_directly_with_all_arguments(io):
+    """call() made on the I/O thread itself runs the function there, positional args included."""
+
+    async def on_loop() -> tuple[int, int, int]:
+        return io.call(lambda a, b, *, c: (a, b, c), 1, 2, c=3)
+
+    assert io.run(on_loop()) == (1, 2, 3)
+
+
+def test_stop_survives_a_task_that_fails_while_being_cancelled():
+    """stop() ends the thread even if a pending task raises (not CancelledError) on cancel."""
+    thread = IOThread(name="amilab-test-stop")
+    started = threading.Event()
+
+    async def stubborn() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+
+    thread.submit(stubborn())
+    assert started.wait(5)
+    thread.stop()
+    assert not thread.alive and thread.loop.is_closed()

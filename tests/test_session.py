@@ -220,3 +220,19 @@ def test_generated_portals_reach_the_client(session):
     assert callable(undo)
     undo()
     assert session.add_filter("Event: *").ok
+
+
+def test_connect_to_a_simulator_keeps_given_credentials(pbx):
+    """connect(sim, username=, secret=) logs in with those, not the simulator's admin."""
+    with pytest.raises(amilab.AuthenticationError):
+        amilab.connect(pbx, username="admin", secret="wrong", ping_interval=None)
+
+
+def test_connect_uses_the_io_thread_it_is_given(pbx):
+    """connect(io=...) runs the session on that I/O thread, not the shared one."""
+    io = IOThread(name="amilab-test-own-io")
+    try:
+        with amilab.connect(pbx, io=io, ping_interval=None) as s:
+            assert s.io is io and s.connected
+    finally:
+        io.stop()

@@ -127,3 +127,11 @@ def test_secret_refuses_pickling_saying_why() -> None:
     """Pickling a Secret is a TypeError that says it would write the secret out in clear."""
     with pytest.raises(TypeError, match=r"cannot be pickled .*in clear"):
         pickle.dumps(Secret(SECRET))
+
+
+def test_refusal_without_a_message_says_no_reason_was_given() -> None:
+    """A refused Login that carries no Message says so instead of an empty reason."""
+    flow = login_flow("admin", SECRET, auth="plain")
+    next(flow)
+    with pytest.raises(AuthenticationError, match=r"refused by the server: no reason given\."):
+        flow.send(answer(Response="Error"))
