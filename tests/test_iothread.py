@@ -46,7 +46,7 @@ def test_run_timeout_cancels_the_coroutine(io):
             raise
 
     start = time.monotonic()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError, match=r"no result from the I/O thread within 0\.2s"):
         io.run(slow(), timeout=0.2)
     assert time.monotonic() - start < 1.0
     end = time.monotonic() + 2

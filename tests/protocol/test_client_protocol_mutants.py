@@ -11,9 +11,11 @@ from __future__ import annotations
 import pytest
 
 import amilab.protocol.client as client_module
+from amilab.errors import ProtocolError
 from amilab.protocol.client import ClientProtocol, Stray
 from amilab.protocol.message import Message
 from amilab.protocol.serialize import Action
+from amilab.protocol.state import ConnState
 
 
 def block(*pairs: tuple[str, str]) -> bytes:
@@ -83,3 +85,27 @@ def test_forgotten_abandoned_lists_stop_collecting(monkeypatch: pytest.MonkeyPat
     # The forgotten list's items are plain events again.
     (late,) = proto.receive_data(block(("Event", "CoreShowChannel"), ("ActionID", ids[0])))
     assert isinstance(late, Message) and late.name == "CoreShowChannel"
+
+
+def test_a_refused_login_sent_by_the_caller_leaves_the_connection_in_error() -> None:
+    """Without credentials, the caller's own Login answered with Error moves the state to ERROR
+    (not READY), so ordinary actions stay refused."""
+    proto = ClientProtocol(id_prefix="t-")
+    proto.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    aid, _ = proto.send(Action("Login", Username="admin", Secret="wrong"))
+    (done,) = proto.receive_data(
+        block(("Response", "Error"), ("ActionID", aid), ("Message", "Authentication failed"))
+    )
+    assert not done.result.ok
+    assert proto.state is ConnState.ERROR and not proto.ready
+    with pytest.raises(ProtocolError, match="error"):
+        proto.send(Action("Ping"))
+
+
+def test_an_accepted_login_sent_by_the_caller_makes_the_connection_ready() -> None:
+    """Without credentials, the caller's own accepted Login moves the state to READY."""
+    proto = ClientProtocol(id_prefix="t-")
+    proto.receive_data(b"Asterisk Call Manager/11.0.0\r\n")
+    aid, _ = proto.send(Action("Login", Username="admin", Secret="right"))
+    proto.receive_data(block(("Response", "Success"), ("ActionID", aid)))
+    assert proto.ready and proto.send(Action("Ping"))[0] == "t-2"
