@@ -236,3 +236,26 @@ def test_connect_uses_the_io_thread_it_is_given(pbx):
             assert s.io is io and s.connected
     finally:
         io.stop()
+
+
+def test_a_method_added_to_the_client_appears_on_the_session(session, monkeypatch):
+    """_install_portals gives Session every new public client method: a coroutine gets a
+    blocking portal and an a-twin, a plain method runs on the I/O thread."""
+
+    async def shout(self, text: str) -> str:
+        return f"{self.username}: {text.upper()}"
+
+    def count_up(self, n: int) -> tuple[int, bool]:
+        return n + 1, threading.current_thread() is session.io.thread
+
+    monkeypatch.setattr(amilab.AMIClient, "shout", shout, raising=False)
+    monkeypatch.setattr(amilab.AMIClient, "count_up", count_up, raising=False)
+    try:
+        amilab.session._install_portals()
+        assert session.shout("hi") == "admin: HI"
+        assert asyncio.run(session.ashout("hi")) == "admin: HI"
+        assert session.count_up(1) == (2, True)
+    finally:
+        for name in ("shout", "ashout", "count_up"):
+            if name in vars(amilab.Session):
+                delattr(amilab.Session, name)
