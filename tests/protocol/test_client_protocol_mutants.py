@@ -109,3 +109,14 @@ def test_an_accepted_login_sent_by_the_caller_makes_the_connection_ready() -> No
     aid, _ = proto.send(Action("Login", Username="admin", Secret="right"))
     proto.receive_data(block(("Response", "Success"), ("ActionID", aid)))
     assert proto.ready and proto.send(Action("Ping"))[0] == "t-2"
+
+
+def test_a_response_without_action_id_is_an_unknown_stray_while_actions_are_pending() -> None:
+    """With an action pending, a response carrying no ActionID is counted as an unknown stray and
+    leaves the pending action alone."""
+    proto = greeted("11.0.0")
+    aid, _ = proto.send(Action("Ping"))
+    (out,) = proto.receive_data(block(("Response", "Success"), ("Message", "Who asked?")))
+    assert isinstance(out, Stray) and out.reason == Stray.UNKNOWN
+    assert out.message["Message"] == "Who asked?"
+    assert proto.stray_responses == 1 and aid in proto.pending
