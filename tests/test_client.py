@@ -716,3 +716,33 @@ async def test_a_failing_connection_callback_is_recorded_not_raised(pbx):
         (err,) = ami.errors
     assert err.event == "connected" and err.callback.endswith("broken")
     assert isinstance(err.error, RuntimeError)
+
+
+async def test_connect_timeout_names_the_stage_it_stopped_at():
+    """A login that never comes is reported as 'no login to host:port within Ns'."""
+    async with ScriptedServer("mute") as server:
+        ami = scripted(server, connect_timeout=0.3)
+        with pytest.raises(
+            amilab.NotConnected, match=r"^no login to 127\.0\.0\.1:\d+ within 0\.3s"
+        ):
+            await ami.connect()
+
+
+async def test_tls_true_really_speaks_tls(pbx):
+    """tls=True wraps the socket in TLS: against the plain-text simulator the connect fails."""
+    ami = make(pbx, tls=True, connect_timeout=5)
+    with pytest.raises(amilab.NotConnected):
+        await ami.connect()
+    assert not ami.connected
+
+
+async def test_connects_to_the_host_it_was_given():
+    """The client connects to its own host, not to a default address."""
+    sim = amilab.sim.start(host="127.0.0.2")
+    try:
+        async with AMIClient(
+            "127.0.0.2", sim.port, username="admin", secret=SECRET, ping_interval=None
+        ) as ami:
+            assert ami.connected
+    finally:
+        sim.stop()
