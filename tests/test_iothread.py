@@ -119,7 +119,7 @@ def test_stop_survives_a_task_that_fails_while_being_cancelled():
         try:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
-            raise RuntimeError("cleanup failed") from None
+            raise ValueError("cleanup failed") from None
 
     thread.submit(stubborn())
     assert started.wait(5)

@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 
-from amilab.errors import AuthenticationError
-from amilab.protocol.login import Secret, challenge_key, login_flow
+from amilab.errors import ActionError, AuthenticationError
+from amilab.protocol.login import Credentials, Secret, challenge_key, login_flow, setup_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
@@ -135,3 +135,22 @@ def test_refusal_without_a_message_says_no_reason_was_given() -> None:
     next(flow)
     with pytest.raises(AuthenticationError, match=r"refused by the server: no reason given\."):
         flow.send(answer(Response="Error"))
+
+
+def test_setup_flow_sends_the_credentials_event_mask() -> None:
+    """setup_flow logs in with the Credentials' event mask (Events: off), not without one."""
+    flow = setup_flow(Credentials("admin", SECRET, auth="plain", events=False))
+    login = next(flow)
+    assert login.name == "Login" and ("Events", "off") in login.headers
+
+
+def test_setup_flow_refused_filter_raises_with_the_answer() -> None:
+    """A refused Filter raises ActionError carrying the server's answer and naming the filter."""
+    flow = setup_flow(Credentials("admin", SECRET, auth="plain"), ["Event: Hangup"])
+    next(flow)
+    add = flow.send(answer(Response="Success"))
+    assert add.name == "Filter" and ("Filter", "Event: Hangup") in add.headers
+    refusal = answer(Response="Error", Message="Permission denied")
+    with pytest.raises(ActionError, match="'Event: Hangup': Permission denied") as refused:
+        flow.send(refusal)
+    assert refused.value.result is refusal
