@@ -175,3 +175,14 @@ def test_a_subscription_from_another_thread_waits_for_the_busy_loop() -> None:
 
 async def _bind(registry: HandlerRegistry) -> None:
     registry.bind(asyncio.get_running_loop())
+
+
+def test_kept_handler_errors_are_bounded_newest_last() -> None:
+    """errors keeps the newest MAX_KEPT_ERRORS failures; older ones are dropped."""
+    registry = HandlerRegistry()
+    registry.add("*", fail)
+    total = amilab.handlers.MAX_KEPT_ERRORS + 5
+    for n in range(total):
+        registry.dispatch(Message(f"Event: E{n}".encode()))
+    assert len(registry.errors) == amilab.handlers.MAX_KEPT_ERRORS
+    assert registry.errors[0].event == "E5" and registry.errors[-1].event == f"E{total - 1}"
