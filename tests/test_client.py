@@ -746,3 +746,15 @@ async def test_connects_to_the_host_it_was_given():
             assert ami.connected
     finally:
         sim.stop()
+
+
+async def test_an_action_whose_deadline_has_passed_does_not_wait_for_the_reconnect(pbx):
+    """While reconnecting, an action with no time left fails at once saying so; it does not
+    wait for the reconnect and then time out on the new link."""
+    ami, kinds, _ = watched(make(pbx, reconnect_delay=(0.1, 0.1)))
+    async with ami:
+        pbx.faults.drop_all()
+        await until(lambda: "disconnected" in kinds)
+        with pytest.raises(amilab.NotConnected, match="still reconnecting"):
+            await ami.action("Ping", timeout=0.001)
+        await until(lambda: "reconnected" in kinds)
