@@ -736,16 +736,22 @@ async def test_tls_true_really_speaks_tls(pbx):
     assert not ami.connected
 
 
-async def test_connects_to_the_host_it_was_given():
-    """The client connects to its own host, not to a default address."""
-    sim = amilab.sim.start(host="127.0.0.2")
-    try:
-        async with AMIClient(
-            "127.0.0.2", sim.port, username="admin", secret=SECRET, ping_interval=None
-        ) as ami:
-            assert ami.connected
-    finally:
-        sim.stop()
+@pytest.mark.parametrize(("tls", "server_hostname"), [(False, None), (True, "pbx.invalid")])
+async def test_connects_to_the_host_it_was_given(monkeypatch, tls, server_hostname):
+    """The socket is opened to the client's own host and port (TLS checks that name); no
+    network is used: the test's create_connection records the call and refuses it."""
+    loop = asyncio.get_running_loop()
+    calls: list[tuple[object, ...]] = []
+
+    async def refuse(factory, host, port, **kw):
+        calls.append((host, port, kw.get("server_hostname")))
+        raise OSError("refused by the test")
+
+    monkeypatch.setattr(loop, "create_connection", refuse)
+    ami = AMIClient("pbx.invalid", 5038, username="u", secret="s", tls=tls, ping_interval=None)
+    with pytest.raises(amilab.NotConnected, match=r"pbx\.invalid:5038"):
+        await ami.connect()
+    assert calls == [("pbx.invalid", 5038, server_hostname)]
 
 
 async def test_an_action_whose_deadline_has_passed_does_not_wait_for_the_reconnect(pbx):
