@@ -579,3 +579,188 @@ async def test_connect_during_reconnect_joins_it(pbx):
         await ami.connect()
         assert ami.connected
         assert [e.kind for e in ami.connection_events].count("reconnected") == 1
+
+
+# -- details pinned after mutation testing (mutmut on amilab/client.py) ---------------
+@pytest.mark.parametrize("value", ["true", "Yes", "1", "ON"])
+def test_async_originate_keeps_the_plain_timeout(value):
+    """Each spelling of a true Async (manager.c's ast_true) keeps Originate's plain deadline."""
+    assert default_deadline(amilab.Action("Originate", Channel="x", Async=value), 10.0) == 10.0
+
+
+def test_repr_names_tls_and_its_default_port():
+    """A TLS client's repr says tls, with port 5039 by default; a plain one says neither."""
+    tls = AMIClient("pbx.example", username="u", secret="s", tls=True)
+    assert repr(tls) == "<AMIClient u@pbx.example:5039 tls idle>"
+    plain = AMIClient("pbx.example", username="u", secret="s")
+    assert repr(plain) == "<AMIClient u@pbx.example:5038 idle>"
+
+
+async def test_action_object_with_extra_headers_says_nothing_was_sent(pbx):
+    """The refusal of headers beside an Action object says that nothing was sent."""
+    async with make(pbx) as ami:
+        with pytest.raises(TypeError, match="nothing was sent"):
+            await ami.action(amilab.Action("Ping"), Extra="1")
+
+
+async def test_add_filter_sends_an_add_operation_with_the_expression(pbx):
+    """add_filter puts Operation: Add and the expression on the wire, and returns the answer."""
+    async with make(pbx, trace=True) as ami:
+        ami.trace.clear()
+        result = await ami.add_filter("UserEvent: Keep")
+        assert result.ok and ami.filters == ["UserEvent: Keep"]
+    sent = [e for e in ami.trace.entries if e.direction == "sent"]
+    assert sent[0].data.startswith(b"Action: Filter\r\n")
+    assert sent[0].data.endswith(b"\r\nOperation: Add\r\nFilter: UserEvent: Keep\r\n\r\n")
+
+
+async def test_add_filter_uses_its_own_timeout():
+    """add_filter(timeout=) bounds the wait for the Filter answer (not the client default)."""
+    async with ScriptedServer("login_only") as server, scripted(server, timeout=30) as ami:
+        with pytest.raises(amilab.ActionTimeout, match=r"within 0\.2s"):
+            await ami.add_filter("UserEvent: Keep", timeout=0.2)
+
+
+async def test_wait_for_skips_events_the_predicate_rejects(pbx):
+    """wait_for returns the first matching event the predicate accepts, not merely the first."""
+    async with make(pbx) as ami:
+        waiter = asyncio.create_task(
+            ami.wait_for("UserEvent", lambda m: m["UserEvent"] == "second", timeout=5)
+        )
+        await asyncio.sleep(0.05)  # subscribed
+        await ami.action("UserEvent", UserEvent="first")
+        await ami.action("UserEvent", UserEvent="second")
+        assert (await waiter)["UserEvent"] == "second"
+
+
+async def test_on_connection_unsubscribe_stops_the_callback(pbx):
+    """The callable returned by on_connection() removes the callback."""
+    ami = make(pbx)
+    seen: list[str] = []
+    undo = ami.on_connection(lambda ev: seen.append(ev.kind))
+    undo()
+    async with ami:
+        assert ami.connection_events[0].kind == "connected"
+    assert seen == []
+
+
+async def test_refused_relogin_moves_to_gave_up_and_reports_why():
+    """A refused re-login leaves the client 'gave up' and reports a disconnect saying why."""
+    async with ScriptedServer("ok") as server:
+        ami = scripted(server)
+        await ami.connect()
+        ami.credentials = Credentials("admin", "wrong")
+        server.modes = ("refuse",)
+        ami.connection.abort("test: drop the link")
+        await until(lambda: len(ami.connection_events) >= 3)
+        assert ami.link_state.value == "gave up" and not ami.connected
+        last = ami.connection_events[-1]
+        assert last.kind == "disconnected" and last.reason.startswith("login refused: ")
+        await ami.close()
+
+
+async def test_closed_client_refuses_actions_while_close_is_still_running(pbx):
+    """Once close() has begun, an action is refused even though the socket is not shut yet."""
+    ami = make(pbx, ping_interval=30)
+    await ami.connect()
+    closing = asyncio.create_task(ami.close())
+    await asyncio.sleep(0)  # close() moved to CLOSED and waits for the ping task to end
+    assert ami.link_state.value == "closed" and ami.connection is not None
+    with pytest.raises(amilab.NotConnected, match="the client was closed"):
+        await ami.action("Ping")
+    await closing
+
+
+async def test_not_connected_messages_say_what_to_do(pbx):
+    """After close() and after a drop with reconnect=False, the error says to call connect()."""
+    ami = make(pbx, reconnect=False)
+    async with ami:
+        pbx.faults.drop_all()
+        await until(lambda: ami.link_state.value == "idle")
+        with pytest.raises(amilab.NotConnected) as dropped:
+            await ami.action("Ping")
+    assert str(dropped.value).startswith("not connected to AMI: the link dropped (")
+    assert str(dropped.value).endswith(") and reconnect=False; call connect() again")
+    with pytest.raises(amilab.NotConnected) as closed:
+        await ami.action("Ping")
+    assert str(closed.value) == (
+        "not connected to AMI: the client was closed; call connect() to open it again"
+    )
+
+
+async def test_answered_liveness_pings_keep_a_quiet_link_up():
+    """A quiet peer that answers each liveness Ping keeps the link up across several pings."""
+
+    def pings_sent() -> int:
+        return sum(
+            b"Action: Ping\r\n" in e.data for e in ami.trace.entries if e.direction == "sent"
+        )
+
+    async with ScriptedServer("ok") as server:
+        ami = scripted(server, ping_interval=0.05, ping_timeout=5.0, reconnect=False, trace=True)
+        async with ami:
+            await until(lambda: pings_sent() >= 3)
+            assert ami.connected
+        assert [e.kind for e in ami.connection_events] == ["connected"]
+
+
+async def test_a_failing_connection_callback_is_recorded_not_raised(pbx):
+    """A connection callback that raises is kept in errors (kind, callback, exception)."""
+
+    def broken(ev) -> None:
+        raise RuntimeError("callback failed")
+
+    ami = make(pbx)
+    ami.on_connection(broken)
+    async with ami:
+        (err,) = ami.errors
+    assert err.event == "connected" and err.callback.endswith("broken")
+    assert isinstance(err.error, RuntimeError)
+
+
+async def test_connect_timeout_names_the_stage_it_stopped_at():
+    """A login that never comes is reported as 'no login to host:port within Ns'."""
+    async with ScriptedServer("mute") as server:
+        ami = scripted(server, connect_timeout=0.3)
+        with pytest.raises(
+            amilab.NotConnected, match=r"^no login to 127\.0\.0\.1:\d+ within 0\.3s"
+        ):
+            await ami.connect()
+
+
+async def test_tls_true_really_speaks_tls(pbx):
+    """tls=True wraps the socket in TLS: against the plain-text simulator the connect fails."""
+    ami = make(pbx, tls=True, connect_timeout=5)
+    with pytest.raises(amilab.NotConnected):
+        await ami.connect()
+    assert not ami.connected
+
+
+@pytest.mark.parametrize(("tls", "server_hostname"), [(False, None), (True, "pbx.invalid")])
+async def test_connects_to_the_host_it_was_given(monkeypatch, tls, server_hostname):
+    """The socket is opened to the client's own host and port (TLS checks that name); no
+    network is used: the test's create_connection records the call and refuses it."""
+    loop = asyncio.get_running_loop()
+    calls: list[tuple[object, ...]] = []
+
+    async def refuse(factory, host, port, **kw):
+        calls.append((host, port, kw.get("server_hostname")))
+        raise OSError("refused by the test")
+
+    monkeypatch.setattr(loop, "create_connection", refuse)
+    ami = AMIClient("pbx.invalid", 5038, username="u", secret="s", tls=tls, ping_interval=None)
+    with pytest.raises(amilab.NotConnected, match=r"pbx\.invalid:5038"):
+        await ami.connect()
+    assert calls == [("pbx.invalid", 5038, server_hostname)]
+
+
+async def test_an_action_whose_deadline_has_passed_does_not_wait_for_the_reconnect(pbx):
+    """While reconnecting, an action with no time left fails at once saying so; it does not
+    wait for the reconnect and then time out on the new link."""
+    ami, kinds, _ = watched(make(pbx, reconnect_delay=(0.1, 0.1)))
+    async with ami:
+        pbx.faults.drop_all()
+        await until(lambda: "disconnected" in kinds)
+        with pytest.raises(amilab.NotConnected, match="still reconnecting"):
+            await ami.action("Ping", timeout=0.001)
+        await until(lambda: "reconnected" in kinds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import asyncio
 import signal
 import subprocess
 import sys
@@ -193,3 +194,87 @@ def test_connect_with_state_tracks_the_pbx(pbx):
             time.sleep(0.05)
         assert not s.state.channels.empty
     assert s.link_state.value == "closed"
+
+
+# -- details pinned after mutation testing (mutmut on amilab/session.py) --------------
+def test_record_attaches_to_the_session_with_all_events_by_default(session):
+    """session.record() attaches a recorder for every event ("*"), options passed through."""
+    rec = session.record(max_events=5)
+    try:
+        assert rec.attached and rec.patterns == "*" and rec.max_events == 5
+        session.action("UserEvent", UserEvent="rec-1")
+        deadline = time.monotonic() + 5
+        while not any(m.get("UserEvent") == "rec-1" for m in rec.messages()):
+            assert time.monotonic() < deadline, "the recorder never saw the UserEvent"
+            time.sleep(0.01)
+    finally:
+        rec.detach()
+
+
+def test_generated_portals_keep_the_client_names_and_docs():
+    """Every public client method and property exists on Session with the client's name and doc."""
+    # Session's own, with their own docs: connect/close/track return or stop the session's
+    # side, trace/version/link_state read through, state is the session's SessionState.
+    written_out = {"connect", "close", "track", "trace", "version", "link_state", "state"}
+    for name, member in vars(amilab.AMIClient).items():
+        if name.startswith("_") or name in written_out:
+            continue
+        portal = getattr(amilab.Session, name)
+        if isinstance(member, property):
+            assert isinstance(portal, property) and portal.fget is not None, name
+            assert portal.__doc__ == member.__doc__, name
+            continue
+        assert portal.__name__ == name and portal.__doc__ == member.__doc__, name
+        if asyncio.iscoroutinefunction(member):
+            twin = getattr(amilab.Session, f"a{name}")
+            assert twin.__name__ == f"a{name}", name
+            assert twin.__doc__, name
+
+
+def test_generated_portals_reach_the_client(session):
+    """Read-through properties and loop-side methods answer from this session's client."""
+    assert session.username == "admin" and session.link_state.value == "ready"
+    assert session.stray_responses == 0 and session.errors == []
+    undo = session.on_connection(lambda ev: None)
+    assert callable(undo)
+    undo()
+    assert session.add_filter("Event: *").ok
+
+
+def test_connect_to_a_simulator_keeps_given_credentials(pbx):
+    """connect(sim, username=, secret=) logs in with those, not the simulator's admin."""
+    with pytest.raises(amilab.AuthenticationError):
+        amilab.connect(pbx, username="admin", secret="wrong", ping_interval=None)
+
+
+def test_connect_uses_the_io_thread_it_is_given(pbx):
+    """connect(io=...) runs the session on that I/O thread, not the shared one."""
+    io = IOThread(name="amilab-test-own-io")
+    try:
+        with amilab.connect(pbx, io=io, ping_interval=None) as s:
+            assert s.io is io and s.connected
+    finally:
+        io.stop()
+
+
+def test_a_method_added_to_the_client_appears_on_the_session(session, monkeypatch):
+    """_install_portals gives Session every new public client method: a coroutine gets a
+    blocking portal and an a-twin, a plain method runs on the I/O thread."""
+
+    async def shout(self, text: str) -> str:
+        return f"{self.username}: {text.upper()}"
+
+    def count_up(self, n: int) -> tuple[int, bool]:
+        return n + 1, threading.current_thread() is session.io.thread
+
+    monkeypatch.setattr(amilab.AMIClient, "shout", shout, raising=False)
+    monkeypatch.setattr(amilab.AMIClient, "count_up", count_up, raising=False)
+    try:
+        amilab.session._install_portals()
+        assert session.shout("hi") == "admin: HI"
+        assert asyncio.run(session.ashout("hi")) == "admin: HI"
+        assert session.count_up(1) == (2, True)
+    finally:
+        for name in ("shout", "ashout", "count_up"):
+            if name in vars(amilab.Session):
+                delattr(amilab.Session, name)

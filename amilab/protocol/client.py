@@ -496,7 +496,11 @@ class ClientProtocol:
         if entry.internal:
             self._advance(entry.result, out)
             return
-        if entry.login and self.state is ConnState.AUTHENTICATING:
+        if entry.login and self.state in (ConnState.CONNECTED, ConnState.AUTHENTICATING):
+            # A Login the caller sent itself (no credentials given, or a raw client
+            # that sent it before or right after the greeting): its answer moves the state.
+            if self.state is ConnState.CONNECTED:
+                self._move("login")
             self._move("login_ok" if entry.result.ok else "login_failed")
         out.append(Completed(action_id, entry.result))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 
 import pytest
 
-from amilab.errors import AuthenticationError
-from amilab.protocol.login import challenge_key, login_flow
+from amilab.errors import ActionError, AuthenticationError
+from amilab.protocol.login import Credentials, Secret, challenge_key, login_flow, setup_flow
 from amilab.protocol.message import Message
 from amilab.protocol.result import ActionResult
 from amilab.protocol.serialize import Action
@@ -133,3 +134,36 @@ def test_credentials_with_control_characters_are_refused_at_once(char):
     with pytest.raises(ValueError, match="Secret") as info:
         Credentials("admin", secret)
     assert "Sx7-secret" not in str(info.value) and "tail" not in str(info.value)
+
+
+def test_secret_refuses_pickling_saying_why() -> None:
+    """Pickling a Secret is a TypeError that says it would write the secret out in clear."""
+    with pytest.raises(TypeError, match=r"cannot be pickled .*in clear"):
+        pickle.dumps(Secret(SECRET))
+
+
+def test_refusal_without_a_message_says_no_reason_was_given() -> None:
+    """A refused Login that carries no Message says so instead of an empty reason."""
+    flow = login_flow("admin", SECRET, auth="plain")
+    next(flow)
+    with pytest.raises(AuthenticationError, match=r"refused by the server: no reason given\."):
+        flow.send(answer(Response="Error"))
+
+
+def test_setup_flow_sends_the_credentials_event_mask() -> None:
+    """setup_flow logs in with the Credentials' event mask (Events: off), not without one."""
+    flow = setup_flow(Credentials("admin", SECRET, auth="plain", events=False))
+    login = next(flow)
+    assert login.name == "Login" and ("Events", "off") in login.headers
+
+
+def test_setup_flow_refused_filter_raises_with_the_answer() -> None:
+    """A refused Filter raises ActionError carrying the server's answer and naming the filter."""
+    flow = setup_flow(Credentials("admin", SECRET, auth="plain"), ["Event: Hangup"])
+    next(flow)
+    add = flow.send(answer(Response="Success"))
+    assert add.name == "Filter" and ("Filter", "Event: Hangup") in add.headers
+    refusal = answer(Response="Error", Message="Permission denied")
+    with pytest.raises(ActionError, match="'Event: Hangup': Permission denied") as refused:
+        flow.send(refusal)
+    assert refused.value.result is refusal
