@@ -662,7 +662,19 @@ def _first_and_rest(column: pd.Series) -> tuple[Any, pd.Series | None]:
     return pd.array(first, STRING_DTYPE), pd.Series(rest, dtype=object, index=column.index)
 
 
+def _require_pyarrow(what: str) -> None:
+    """One line saying what to install when pyarrow (an optional dependency) is missing."""
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            f"{what} needs pyarrow: pip install pyarrow (or 'amilab[parquet]'); "
+            ".ami captures need nothing more"
+        ) from None
+
+
 def _save_parquet(frame: pd.DataFrame, path: Path) -> None:
+    _require_pyarrow(f"saving {path.name}")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -679,6 +691,7 @@ def _save_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _load_parquet(path: Path) -> pd.DataFrame:
+    _require_pyarrow(f"reading {path.name}")
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq

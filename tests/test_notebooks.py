@@ -240,8 +240,9 @@ def test_monitoring_notebook_shows_widgets(runs: dict[str, Run]) -> None:
     """The monitoring notebook displays both monitors as widget views, headless."""
     notebook = _checked(runs, "04_monitoring.ipynb")
     views = _texts(notebook, "application/vnd.jupyter.widget-view+json")
-    assert len(views) >= 2
+    assert len(views) >= 3  # two monitors and the state dashboard
     printed = "".join(_texts(notebook, "stream"))
+    assert re.search(r"\d+ channels up", printed)  # %ami state channels
     assert "refreshes during the busy cell: 0" in printed
     assert "recorded while paused: 0" in printed
     assert "read-only: Hangup needs the write class call or system; nothing was sent" in printed

@@ -860,3 +860,23 @@ def test_stop_ends_recording_and_load_frame_reads_parquet_back(tmp_path):
     path = rec.save(tmp_path / "c.parquet")
     frame = amilab.load_frame(path)
     assert frame["event"].tolist() == ["A"] and frame["X"].tolist() == ["1"]
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
+    """Without pyarrow, saving or reading Parquet is one line naming the package; .ami works."""
+    import sys
+
+    import amilab
+    from amilab.protocol.message import Message
+
+    rec = amilab.EventRecorder()
+    rec.record(Message(b"Event: A\r\nX: 1"), 1)
+    saved = rec.save(tmp_path / "ok.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ImportError, match=r"^saving x\.parquet needs pyarrow: pip install pyarrow"):
+        rec.save(tmp_path / "x.parquet")
+    with pytest.raises(ImportError, match="reading ok.parquet needs pyarrow") as info:
+        amilab.load_frame(saved)
+    assert "\n" not in str(info.value)
+    assert rec.save(tmp_path / "x.ami").exists()
