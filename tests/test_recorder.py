@@ -876,7 +876,7 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(ImportError, match=r"^saving x\.parquet needs pyarrow: pip install pyarrow"):
         rec.save(tmp_path / "x.parquet")
-    with pytest.raises(ImportError, match="reading ok.parquet needs pyarrow") as info:
+    with pytest.raises(ImportError, match=r"reading ok\.parquet needs pyarrow") as info:
         amilab.load_frame(saved)
     assert "\n" not in str(info.value)
     assert rec.save(tmp_path / "x.ami").exists()
