@@ -20,7 +20,6 @@ Outside a kernel there is no running loop when the dashboard is built: call
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import time
@@ -30,6 +29,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from amilab.notebook.refresh import RefreshTimer, running_loop
 from amilab.state.snapshot import Snapshot
 from amilab.state.tables import COLUMNS
 
@@ -179,11 +179,9 @@ class StateDashboard:
         self.widget = widgets.VBox([self.view])
         self.widget.add_class("amilab-dash")
         self.refreshes = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._gen = 0
+        self._timer = RefreshTimer(lambda: self.refresh(), refresh, "StateDashboard")
         self.refresh()
-        target = loop or _running_loop()
+        target = loop or running_loop()
         if target is not None:
             self.start_timer(target)
 
@@ -206,46 +204,18 @@ class StateDashboard:
             self.view.value = text
         self.refreshes += 1
 
-    # -- kernel side: timer (the monitor's call_later chain) ----------------------------
+    # -- kernel side: the same refresh timer as the monitor's -------------------------
     def start_timer(self, loop: asyncio.AbstractEventLoop) -> None:
         """Refresh every ``refresh`` seconds on ``loop``."""
-        self.stop_timer()
-        self._gen += 1
-        self._timer_loop = loop
-        gen = self._gen
-        if _running_loop() is loop:
-            self._arm(gen)
-        else:
-            loop.call_soon_threadsafe(self._arm, gen)
+        self._timer.interval = self.interval
+        self._timer.start(loop)
 
     def stop_timer(self) -> None:
-        self._gen += 1
-        handle, self._timer = self._timer, None
-        loop, self._timer_loop = self._timer_loop, None
-        if handle is None or loop is None or loop.is_closed():
-            return
-        if _running_loop() is loop:
-            handle.cancel()
-        else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(handle.cancel)
+        self._timer.stop()
 
     @property
     def timer_running(self) -> bool:
-        return self._timer_loop is not None
-
-    def _arm(self, gen: int) -> None:
-        if gen == self._gen and self._timer_loop is not None:
-            self._timer = self._timer_loop.call_later(self.interval, self._tick, gen)
-
-    def _tick(self, gen: int) -> None:
-        if gen != self._gen:
-            return
-        try:
-            self.refresh()
-        except Exception:  # a bad refresh must not stop the display for good
-            log.exception("StateDashboard refresh failed")
-        self._arm(gen)
+        return self._timer.running
 
     def close(self) -> None:
         """Stop refreshing and close the widget (the tracker keeps running)."""
@@ -257,10 +227,3 @@ class StateDashboard:
 
     def __repr__(self) -> str:
         return f"<StateDashboard refreshes={self.refreshes} every {self.interval} s>"
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

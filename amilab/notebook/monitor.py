@@ -37,7 +37,6 @@ is built, so no timer starts: call :meth:`EventMonitor.refresh` yourself, or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import heapq
 import html
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from amilab.notebook.refresh import RefreshTimer, running_loop
 from amilab.protocol.message import Message
 
 if TYPE_CHECKING:
@@ -331,16 +331,15 @@ class EventMonitor:
         self._sub: Any = None
         self._paused = True
         self._closed = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._timer_gen = 0
+        # Looked up at each tick, so a replaced refresh (a subclass, a test) is the one called.
+        self._timer = RefreshTimer(lambda: self.refresh(), refresh, "EventMonitor")
         self.refreshes = 0
         self._build_widgets()
         if start:
             self.start()
         else:
             self.refresh()
-        timer_loop = loop or _running_loop()
+        timer_loop = loop or running_loop()
         if timer_loop is not None:
             self.start_timer(timer_loop)
 
@@ -479,47 +478,19 @@ class EventMonitor:
         kernel's thread between cells. From another thread, pass that
         thread's loop; refreshes then run there.
         """
-        target = loop or _running_loop()
+        target = loop or running_loop()
         if target is None:
             raise RuntimeError("no running asyncio loop here: pass loop=, or call refresh()")
-        self.stop_timer()
-        self._timer_gen += 1
-        self._timer_loop = target
-        gen = self._timer_gen
-        if _running_loop() is target:
-            self._arm(gen)
-        else:
-            target.call_soon_threadsafe(self._arm, gen)
+        self._timer.interval = self.interval
+        self._timer.start(target)
 
     def stop_timer(self) -> None:
         """Stop refreshing (the buffers keep filling while subscribed)."""
-        self._timer_gen += 1
-        handle, self._timer = self._timer, None
-        loop, self._timer_loop = self._timer_loop, None
-        if handle is None or loop is None or loop.is_closed():
-            return
-        if _running_loop() is loop:
-            handle.cancel()
-        else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(handle.cancel)
+        self._timer.stop()
 
     @property
     def timer_running(self) -> bool:
-        return self._timer_loop is not None
-
-    def _arm(self, gen: int) -> None:
-        if gen == self._timer_gen and self._timer_loop is not None:
-            self._timer = self._timer_loop.call_later(self.interval, self._tick, gen)
-
-    def _tick(self, gen: int) -> None:
-        if gen != self._timer_gen:
-            return
-        try:
-            self.refresh()
-        except Exception:  # a bad refresh must not stop the display for good
-            log.exception("EventMonitor refresh failed")
-        self._arm(gen)
+        return self._timer.running
 
     # -- data and display --------------------------------------------------------------
     @property
@@ -542,10 +513,3 @@ class EventMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
