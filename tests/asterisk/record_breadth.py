@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Record Asterisk 22's reply to one probe (or a few) per action, for the breadth parity test.
+
+    AMILAB_ASTERISK_PORT=15138 python tests/asterisk/record_breadth.py [Action ...]
+
+Issue 10 section 2 asks the simulator to give "the same reply shape as real
+Asterisk 22 for the same request" on the actions the sandbox's
+``ListCommands`` lists for an admin user. This sends, for every such action,
+the probes in :data:`PROBES` (no probe for an action = the bare action),
+each on a fresh admin connection logged in with ``Events: off`` (so the
+stream holds only the replies: list items reach a session whatever its event
+mask), and writes the bytes the server sent after the login response to
+``tests/fixtures/asterisk22/breadth.json``. ``tests/sim/test_breadth.py``
+replays the same probes against the simulator and compares the shapes.
+
+The probes are the cheap, deterministic kind: missing or non-existent names
+(an error text), lists of what the sandbox has configured (an empty list has
+the right framing too), and reads of its configuration. Probes that change
+state change only harmless things (a global variable, a member's penalty to
+its configured value). Run it against a PRIVATE sandbox (it reloads queues and
+rotates logs): its state must be idle, as after ``sandbox.sh restart``.
+
+Stdlib only, raw sockets, no project code (like record.py).
+Env: AMILAB_ASTERISK_HOST (127.0.0.1), AMILAB_ASTERISK_PORT (15038),
+AMILAB_ASTERISK_ROOT (for ``asterisk -V`` in the metadata).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HOST = os.environ.get("AMILAB_ASTERISK_HOST", "127.0.0.1")
+PORT = int(os.environ.get("AMILAB_ASTERISK_PORT", "15038"))
+ROOT = os.environ.get("AMILAB_ASTERISK_ROOT", "/var/cache/amilab/asterisk-sid")
+OUT = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk22" / "breadth.json"
+USER, SECRET = "admin", "amilab-admin"
+#: Seconds to wait for a probe's reply (and, for a list, its Complete event).
+REPLY_TIMEOUT = 5.0
+#: Seconds to keep reading after the reply, to catch anything that trails it.
+SETTLE = 0.3
+#: A channel name that names nothing (the technology does not exist either).
+NONE_CHANNEL = "AmilabProbe/none"
+CALL = {"Channel": NONE_CHANNEL}
+
+#: Action -> probes (each a list of (header, value) after ``Action``); absent: one bare probe.
+PROBES: dict[str, list[list[tuple[str, str]]]] = {
+    "AbsoluteTimeout": [[], [("Channel", NONE_CHANNEL), ("Timeout", "1")]],
+    "AgentLogoff": [[], [("Agent", "amilab-none")]],
+    "AGI": [[], [("Channel", NONE_CHANNEL), ("Command", "noop")]],
+    "AOCMessage": [[], [("Channel", NONE_CHANNEL), ("MsgType", "d"), ("ChargeType", "free")]],
+    "Atxfer": [[], [("Channel", NONE_CHANNEL), ("Exten", "100"), ("Context", "amilab")]],
+    "BlindTransfer": [[], [("Channel", NONE_CHANNEL), ("Exten", "100"), ("Context", "amilab")]],
+    "Bridge": [[], [("Channel1", NONE_CHANNEL), ("Channel2", NONE_CHANNEL + "2")]],
+    "BridgeDestroy": [[], [("BridgeUniqueid", "amilab-none")]],
+    "BridgeInfo": [[], [("BridgeUniqueid", "amilab-none")]],
+    "BridgeKick": [[], [("Channel", NONE_CHANNEL)]],
+    "BridgeTechnologySuspend": [[], [("BridgeTechnology", "amilab-none")]],
+    "BridgeTechnologyUnsuspend": [[], [("BridgeTechnology", "amilab-none")]],
+    "CancelAtxfer": [[], [("Channel", NONE_CHANNEL)]],
+    "Challenge": [[("AuthType", "MD5")], [("AuthType", "plain")]],
+    "Command": [[], [("Command", "core show uptime")]],
+    "ConfbridgeKick": [[], [("Conference", "amilab"), ("Channel", "all")]],
+    "ConfbridgeList": [[], [("Conference", "amilab")]],
+    "ConfbridgeLock": [[], [("Conference", "amilab")]],
+    "ConfbridgeMute": [[], [("Conference", "amilab"), ("Channel", "all")]],
+    "ConfbridgeSetSingleVideoSrc": [[], [("Conference", "amilab"), ("Channel", NONE_CHANNEL)]],
+    "ConfbridgeStartRecord": [[], [("Conference", "amilab")]],
+    "ConfbridgeStopRecord": [[], [("Conference", "amilab")]],
+    "ConfbridgeUnlock": [[], [("Conference", "amilab")]],
+    "ConfbridgeUnmute": [[], [("Conference", "amilab"), ("Channel", "all")]],
+    "ControlPlayback": [[], [("Channel", NONE_CHANNEL), ("Control", "stop")]],
+    "CoreShowChannelMap": [[], [("Channel", NONE_CHANNEL)]],
+    "CreateConfig": [[]],
+    "DBDel": [[], [("Family", "amilab-none"), ("Key", "none")]],
+    "DBDelTree": [[("Family", "amilab-none")]],
+    "DBGet": [[], [("Family", "amilab-none"), ("Key", "none")]],
+    "DBGetTree": [[], [("Family", "amilab-none")]],
+    "DBPut": [[], [("Family", "amilab-breadth")]],
+    "DialplanExtensionAdd": [[]],
+    "DialplanExtensionRemove": [[], [("Context", "amilab-none"), ("Extension", "1")]],
+    "Events": [[], [("EventMask", "off")], [("EventMask", "call")]],
+    "ExtensionState": [[], [("Exten", "100"), ("Context", "amilab")]],
+    "Filter": [[], [("Operation", "Add"), ("Filter", "Event: X")]],
+    "GetConfig": [[], [("Filename", "amilab-none.conf")]],
+    "GetConfigJSON": [[], [("Filename", "amilab-none.conf")]],
+    "Getvar": [[], [("Variable", "AMILAB_GLOBAL")], [("Variable", "AMILAB_GLOBAL"), *CALL.items()]],
+    "Hangup": [[], [("Channel", NONE_CHANNEL)]],
+    "ListCategories": [[], [("Filename", "amilab-none.conf")]],
+    "LocalOptimizeAway": [[], [("Channel", NONE_CHANNEL)]],
+    "Login": [[("Username", USER), ("Secret", SECRET)]],
+    "MailboxCount": [[], [("Mailbox", "100@default")]],
+    "MailboxStatus": [[], [("Mailbox", "100@default")]],
+    "MessageSend": [[]],
+    "MixMonitor": [[], [("Channel", NONE_CHANNEL)]],
+    "MixMonitorMute": [[], [("Channel", NONE_CHANNEL), ("Direction", "both")]],
+    "ModuleCheck": [[], [("Module", "res_parking")], [("Module", "amilab_none")]],
+    "ModuleLoad": [[], [("Module", "amilab_none.so"), ("LoadType", "load")]],
+    "MuteAudio": [[], [("Channel", NONE_CHANNEL), ("Direction", "in"), ("State", "on")]],
+    "Originate": [[]],
+    "Park": [[], [("Channel", NONE_CHANNEL)]],
+    "ParkedCalls": [[], [("ParkingLot", "default")]],
+    "PJSIPHangup": [[], [("Channel", NONE_CHANNEL)]],
+    "PJSIPNotify": [[]],
+    "PJSIPQualify": [[], [("Endpoint", "amilab-none")]],
+    "PJSIPRegister": [[], [("Registration", "amilab-none")]],
+    "PJSIPSetMaintenance": [[], [("Endpoint", "amilab-none"), ("State", "on")]],
+    "PJSIPShowEndpoint": [[("Endpoint", "amilab-none")]],
+    "PJSIPUnregister": [[], [("Registration", "amilab-none")]],
+    "PlayDTMF": [[], [("Channel", NONE_CHANNEL), ("Digit", "1")]],
+    "PlayMF": [[], [("Channel", NONE_CHANNEL), ("Digit", "1")]],
+    "PresenceState": [[], [("Provider", "CustomPresence:amilab")]],
+    "QueueAdd": [[], [("Queue", "support")]],
+    "QueueChangePriorityCaller": [
+        [],
+        [("Queue", "support"), ("Caller", NONE_CHANNEL), ("Priority", "1")],
+    ],
+    "QueueLog": [[], [("Queue", "support"), ("Event", "AMILAB")]],
+    "QueueMemberRingInUse": [
+        [],
+        [("Interface", "Local/400@amilab/n"), ("RingInUse", "no"), ("Queue", "support")],
+    ],
+    "QueuePause": [[], [("Interface", "Local/499@amilab/n"), ("Paused", "true")]],
+    "QueuePenalty": [
+        [],
+        [("Interface", "Local/400@amilab/n"), ("Penalty", "0"), ("Queue", "support")],
+    ],
+    "QueueRemove": [[], [("Queue", "support"), ("Interface", "Local/499@amilab/n")]],
+    "QueueStatus": [[("Queue", "sales")]],
+    "QueueWithdrawCaller": [[], [("Queue", "support"), ("Caller", NONE_CHANNEL)]],
+    "Redirect": [[], [("Channel", NONE_CHANNEL), ("Exten", "100"), ("Context", "amilab")]],
+    "Reload": [[("Module", "amilab_none.so")]],
+    "SendFlash": [[], [("Channel", NONE_CHANNEL)]],
+    "SendText": [[], [("Channel", NONE_CHANNEL), ("Message", "hi")]],
+    "Setvar": [[], [("Variable", "AMILAB_BREADTH"), ("Value", "1")]],
+    "ShowDialPlan": [[("Context", "amilab"), ("Extension", "100")]],
+    "SorceryMemoryCacheExpire": [[], [("Cache", "amilab-none")]],
+    "Status": [[], [("Channel", NONE_CHANNEL)]],
+    "StopMixMonitor": [[], [("Channel", NONE_CHANNEL)]],
+    "UpdateConfig": [[]],
+    "UserEvent": [[("UserEvent", "AmilabBreadth"), ("Zeta", "1"), ("Alpha", "2")]],
+    "WaitEvent": [[("Timeout", "1")]],
+}
+
+
+def _send(sock: socket.socket, pairs: list[tuple[str, str]]) -> None:
+    sock.sendall(("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode())
+
+
+def _done(data: bytes, action_id: str) -> bool:
+    """The probe's response arrived and, for a list, its Complete event too."""
+    marker = f"ActionID: {action_id}\r\n".encode()
+    blocks = [b for b in data.split(b"\r\n\r\n") if marker in b]
+    if not any(b.startswith(b"Response:") for b in blocks):
+        return False
+    if not any(b"EventList: start" in b for b in blocks):
+        return True
+    return any(b"EventList: Complete" in b for b in blocks)
+
+
+def probe(action: str, headers: list[tuple[str, str]]) -> str:
+    """Send one probe on a fresh admin connection; the bytes after the login reply."""
+    sock = socket.create_connection((HOST, PORT), timeout=10)
+    sock.settimeout(0.1)
+    _send(
+        sock,
+        [
+            ("Action", "Login"),
+            ("Username", USER),
+            ("Secret", SECRET),
+            ("Events", "off"),
+            ("ActionID", "login"),
+        ],
+    )
+    data = bytearray()
+    end = time.monotonic() + REPLY_TIMEOUT
+    while b"ActionID: login\r\n" not in data or not data.endswith(b"\r\n\r\n"):
+        if time.monotonic() > end:
+            raise RuntimeError("login did not answer")
+        with contextlib.suppress(TimeoutError):
+            data += sock.recv(65536)
+    start = len(data)
+    _send(sock, [("Action", action), *headers, ("ActionID", "probe")])
+    end = time.monotonic() + REPLY_TIMEOUT
+    closed = False
+    while not _done(bytes(data[start:]), "probe") and time.monotonic() < end and not closed:
+        try:
+            chunk = sock.recv(65536)
+            closed = not chunk
+            data += chunk
+        except TimeoutError:
+            pass
+    settle = time.monotonic() + SETTLE
+    while time.monotonic() < settle and not closed:
+        try:
+            chunk = sock.recv(65536)
+            closed = not chunk
+            data += chunk
+        except TimeoutError:
+            pass
+    sock.close()
+    return bytes(data[start:]).decode("utf-8", "replace")
+
+
+def list_commands() -> list[str]:
+    text = probe("ListCommands", [])
+    return [line.split(":", 1)[0] for line in text.split("\r\n") if "(Priv: " in line]
+
+
+def asterisk_version() -> str:
+    try:
+        out = subprocess.run(
+            ["chroot", ROOT, "asterisk", "-V"], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def main(only: list[str]) -> None:
+    actions = list_commands()
+    old = json.loads(OUT.read_text()) if only and OUT.exists() else {"probes": []}
+    kept = [p for p in old["probes"] if p["action"] not in only]
+    probes = []
+    for name in actions:
+        if only and name not in only:
+            continue
+        for headers in PROBES.get(name, [[]]):
+            reply = probe(name, headers)
+            probes.append({"action": name, "sent": [list(p) for p in headers], "reply": reply})
+            print(f"{name} {headers}: {reply.splitlines()[:3]}", file=sys.stderr)
+    order = {name: i for i, name in enumerate(actions)}
+    merged = sorted(kept + probes, key=lambda p: order.get(p["action"], len(order)))
+    doc = {
+        "asterisk": asterisk_version(),
+        "recorded_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "notes": (__doc__ or "").strip().split("\n\n")[1],
+        "actions": actions,
+        "probes": merged,
+    }
+    OUT.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {OUT}: {len(merged)} probes of {len(actions)} actions", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

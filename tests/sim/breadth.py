@@ -1,0 +1,198 @@
+"""The breadth parity harness: each action's reply shape, simulator against Asterisk 22.
+
+``tests/asterisk/record_breadth.py`` sent one or more probes per action that
+the sandbox's ``ListCommands`` lists for an admin user and recorded the
+replies in ``tests/fixtures/asterisk22/breadth.json``. This module sends the
+same probes to a simulator (or to a live sandbox) the same way (a fresh admin
+connection logged in with ``Events: off``) and compares the SHAPE of each
+reply: message kinds and names, header names in order, list framing, and the
+exact ``Response``/``Message``/``EventList``/``Event`` values (error texts).
+How many items a list holds is data, not shape, so consecutive items of the
+same shape count once; values such as Uniqueids and times are not compared.
+An action matches when every one of its probes does.
+
+    PYTHONPATH=$PWD python tests/sim/breadth.py     # rewrite tests/sim/BREADTH.md
+
+writes the report (matching and non-matching actions) that
+``test_breadth.py`` checks is current and the README quotes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from amilab.protocol import Message, ReceiveBuffer
+from amilab.sim import SimulatorServer
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "asterisk22" / "breadth.json"
+REPORT = Path(__file__).resolve().parent / "BREADTH.md"
+RECORDED: dict[str, Any] = json.loads(FIXTURE.read_text())
+#: The sandbox's manager.conf users (tests/asterisk/etc/manager.conf).
+SANDBOX_USERS = {
+    "admin": {"secret": "amilab-admin", "read": "all", "write": "all"},
+    "readonly": {"secret": "amilab-readonly", "read": "all", "write": ""},
+}
+#: Values compared exactly; every other value may differ between runs.
+EXACT = {"response", "message", "eventlist", "event"}
+#: The simulator answers at once; this is only for events that trail a reply.
+SIM_SETTLE = 0.02
+LIVE_SETTLE = 0.3
+REPLY_TIMEOUT = 5.0
+
+Shape = list[tuple[str, str | None]]
+
+
+def probes() -> list[dict[str, Any]]:
+    return list(RECORDED["probes"])
+
+
+def actions() -> list[str]:
+    return list(RECORDED["actions"])
+
+
+def parse(text: str) -> list[Message]:
+    return ReceiveBuffer(expect_greeting=False).feed(text.encode())
+
+
+def shape(msg: Message) -> Shape:
+    """Header names in order, with the values that must match exactly."""
+    out: Shape = []
+    for k, v in msg.items():
+        if k == "Output" and out and out[-1][0] == "Output":
+            continue  # CLI output lines are text, not AMI shape
+        out.append((k, v if k.lower() in EXACT else None))
+    return out
+
+
+def reply_shapes(messages: list[Message]) -> list[Shape]:
+    """The shapes of everything the probe caused, consecutive repeats counted once."""
+    out: list[Shape] = []
+    for msg in messages:
+        item = shape(msg)
+        if not out or out[-1] != item:
+            out.append(item)
+    return out
+
+
+def compare(expected: list[Message], actual: list[Message]) -> str | None:
+    """None when the shapes match, else a short description of the first difference."""
+    want, got = reply_shapes(expected), reply_shapes(actual)
+    if want == got:
+        return None
+    for i, (w, g) in enumerate(zip(want, got, strict=False)):
+        if w != g:
+            return f"message {i}: expected {w}\n    got {g}"
+    extra = want[len(got) :] or got[len(want) :]
+    return f"expected {len(want)} message shapes, got {len(got)}: {extra}"
+
+
+def _done(data: bytes) -> bool:
+    blocks = [b for b in data.split(b"\r\n\r\n") if b"ActionID: probe\r\n" in b]
+    if not any(b.startswith(b"Response:") for b in blocks):
+        return False
+    if not any(b"EventList: start" in b for b in blocks):
+        return True
+    return any(b"EventList: Complete" in b for b in blocks)
+
+
+async def send_probe(
+    host: str, port: int, action: str, sent: list[list[str]], secret: str, settle: float
+) -> list[Message]:
+    """One probe on a fresh admin connection, as the recorder sent it; what came back."""
+    reader, writer = await asyncio.open_connection(host, port)
+    data = bytearray()
+
+    def frame(pairs: list[tuple[str, str]]) -> bytes:
+        return ("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode()
+
+    async def read_until(pred: Any, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not pred() and loop.time() < end:
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), end - loop.time())
+            except TimeoutError:
+                return
+            if not chunk:
+                return
+            data.extend(chunk)
+
+    login = [("Action", "Login"), ("Username", "admin"), ("Secret", secret)]
+    writer.write(frame([*login, ("Events", "off"), ("ActionID", "login")]))
+    await read_until(lambda: b"ActionID: login\r\n" in data and data.endswith(b"\r\n\r\n"), 5)
+    start = len(data)
+    pairs = [(k, secret if k == "Secret" else v) for k, v in sent]
+    writer.write(frame([("Action", action), *pairs, ("ActionID", "probe")]))
+    await read_until(lambda: _done(bytes(data[start:])), REPLY_TIMEOUT)
+    await read_until(lambda: False, settle)
+    writer.close()
+    return ReceiveBuffer(expect_greeting=False).feed(bytes(data[start:]))
+
+
+async def run_all(
+    host: str, port: int, secret: str, settle: float, only: set[str] | None = None
+) -> dict[str, list[str]]:
+    """Action -> the problems of its probes (an empty list: it matches)."""
+    problems: dict[str, list[str]] = {a: [] for a in actions() if only is None or a in only}
+    for p in probes():
+        if p["action"] not in problems:
+            continue
+        got = await send_probe(host, port, p["action"], p["sent"], secret, settle)
+        diff = compare(parse(p["reply"]), got)
+        if diff:
+            problems[p["action"]].append(f"{p['sent']}: {diff}")
+    return problems
+
+
+async def against_simulator(only: set[str] | None = None) -> dict[str, list[str]]:
+    async with SimulatorServer(users=SANDBOX_USERS, seed=1) as sim:
+        return await run_all(sim.host, sim.port, "amilab-admin", SIM_SETTLE, only)
+
+
+def matching(problems: dict[str, list[str]]) -> list[str]:
+    return [a for a, p in problems.items() if not p]
+
+
+def render_report(problems: dict[str, list[str]]) -> str:
+    ok = matching(problems)
+    bad = [a for a in problems if a not in ok]
+    lines = [
+        "# Breadth parity: simulator against Asterisk 22",
+        "",
+        "Generated by `PYTHONPATH=$PWD python tests/sim/breadth.py` from",
+        "`tests/fixtures/asterisk22/breadth.json` (recorded by",
+        "`tests/asterisk/record_breadth.py`); `tests/sim/test_breadth.py` checks it is current.",
+        "",
+        f"**{len(ok)} of {len(problems)}** actions that Asterisk {RECORDED['asterisk'].split()[1]}",
+        "lists in `ListCommands` for an admin user answer every probe with the same reply shape.",
+        "",
+        f"## Matching ({len(ok)})",
+        "",
+        *[f"- {a}" for a in ok],
+        "",
+        f"## Not matching ({len(bad)})",
+        "",
+        *[f"- {a}" for a in bad],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reported_matching() -> list[str]:
+    """The matching actions the committed report lists."""
+    text = REPORT.read_text() if REPORT.exists() else ""
+    section = text.split("## Matching", 1)[-1].split("## Not matching", 1)[0]
+    return [line[2:].strip() for line in section.splitlines() if line.startswith("- ")]
+
+
+if __name__ == "__main__":
+    result = asyncio.run(against_simulator())
+    REPORT.write_text(render_report(result))
+    for name, found in result.items():
+        for problem in found:
+            print(f"{name}: {problem}", file=sys.stderr)
+    print(f"{len(matching(result))} of {len(result)} match; wrote {REPORT}")
