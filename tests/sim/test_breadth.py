@@ -14,6 +14,18 @@ import pytest
 
 ALL = breadth.actions()
 LISTED = set(breadth.reported_matching())
+#: Replies that list live calls, bridges, parked calls or device states: the
+#: SHARED sandbox may carry other tests' calls while this runs, so they are
+#: compared offline only, against the recording of an idle sandbox.
+CALL_STATE = {
+    "BridgeList",
+    "CoreShowChannels",
+    "DeviceStateList",
+    "ParkedCalls",
+    "QueueStatus",
+    "QueueSummary",
+    "Status",
+}
 
 
 def test_every_listed_action_is_probed():
@@ -53,7 +65,7 @@ def test_a_changed_reply_is_noticed():
 
 
 @pytest.mark.asterisk
-@pytest.mark.parametrize("name", sorted(LISTED))
+@pytest.mark.parametrize("name", sorted(LISTED - CALL_STATE))
 async def test_listed_action_matches_live_asterisk(name, asterisk):
     """Live: the same probes against the sandbox give the recorded shapes (state permitting)."""
     problems = await breadth.run_all(
