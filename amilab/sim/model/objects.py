@@ -149,6 +149,8 @@ class QueueMember:
     last_pause: int = 0
     login_time: int = 0
     paused_reason: str = ""
+    #: queues.conf ``ringinuse``: whether a member already on a call may be rung.
+    ringinuse: bool = False
 
     @property
     def status(self) -> int:
