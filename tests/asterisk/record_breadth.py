@@ -150,6 +150,19 @@ PROBES: dict[str, list[list[tuple[str, str]]]] = {
 }
 
 
+#: Probes recorded with events on, and the events of theirs to compare: the
+#: action's effect, not only its reply. UserEvent sends its headers in the
+#: client's order, ActionID wherever the client put it (issue 10).
+EVENT_PROBES: dict[str, list[tuple[list[tuple[str, str]], list[str]]]] = {
+    "UserEvent": [
+        (
+            [("ActionID", "probe"), ("UserEvent", "AmilabBreadth"), ("Zeta", "1"), ("Alpha", "2")],
+            ["UserEvent"],
+        )
+    ],
+}
+
+
 def _send(sock: socket.socket, pairs: list[tuple[str, str]]) -> None:
     sock.sendall(("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode())
 
@@ -165,7 +178,7 @@ def _done(data: bytes, action_id: str) -> bool:
     return any(b"EventList: Complete" in b for b in blocks)
 
 
-def probe(action: str, headers: list[tuple[str, str]]) -> str:
+def probe(action: str, headers: list[tuple[str, str]], events: str = "off") -> str:
     """Send one probe on a fresh admin connection; the bytes after the login reply."""
     sock = socket.create_connection((HOST, PORT), timeout=10)
     sock.settimeout(0.1)
@@ -175,7 +188,7 @@ def probe(action: str, headers: list[tuple[str, str]]) -> str:
             ("Action", "Login"),
             ("Username", USER),
             ("Secret", SECRET),
-            ("Events", "off"),
+            ("Events", events),
             ("ActionID", "login"),
         ],
     )
@@ -187,7 +200,8 @@ def probe(action: str, headers: list[tuple[str, str]]) -> str:
         with contextlib.suppress(TimeoutError):
             data += sock.recv(65536)
     start = len(data)
-    _send(sock, [("Action", action), *headers, ("ActionID", "probe")])
+    given = any(k == "ActionID" for k, _ in headers)  # a probe may place it itself
+    _send(sock, [("Action", action), *headers, *([] if given else [("ActionID", "probe")])])
     end = time.monotonic() + REPLY_TIMEOUT
     closed = False
     while not _done(bytes(data[start:]), "probe") and time.monotonic() < end and not closed:
@@ -235,6 +249,12 @@ def main(only: list[str]) -> None:
         for headers in PROBES.get(name, [[]]):
             reply = probe(name, headers)
             probes.append({"action": name, "sent": [list(p) for p in headers], "reply": reply})
+        for headers, wanted in EVENT_PROBES.get(name, []):
+            reply = probe(name, headers, events="on")
+            probes.append(
+                {"action": name, "sent": [list(p) for p in headers], "events": wanted,
+                 "reply": reply}
+            )  # fmt: skip
             print(f"{name} {headers}: {reply.splitlines()[:3]}", file=sys.stderr)
     order = {name: i for i, name in enumerate(actions)}
     merged = sorted(kept + probes, key=lambda p: order.get(p["action"], len(order)))

@@ -90,6 +90,14 @@ def compare(expected: list[Message], actual: list[Message]) -> str | None:
     return f"expected {len(want)} message shapes, got {len(got)}: {extra}"
 
 
+def relevant(messages: list[Message], events: list[str] | None) -> list[Message]:
+    """With events on, the probe's own replies plus the events it names; else everything."""
+    if events is None:
+        return messages
+    return [m for m in messages if (m.action_id == "probe" and m.kind == "response")
+            or (m.kind == "event" and (m.name in events or "EventList" in m))]  # fmt: skip
+
+
 def _done(data: bytes) -> bool:
     blocks = [b for b in data.split(b"\r\n\r\n") if b"ActionID: probe\r\n" in b]
     if not any(b.startswith(b"Response:") for b in blocks):
@@ -100,7 +108,13 @@ def _done(data: bytes) -> bool:
 
 
 async def send_probe(
-    host: str, port: int, action: str, sent: list[list[str]], secret: str, settle: float
+    host: str,
+    port: int,
+    action: str,
+    sent: list[list[str]],
+    secret: str,
+    settle: float,
+    events: bool = False,
 ) -> list[Message]:
     """One probe on a fresh admin connection, as the recorder sent it; what came back."""
     reader, writer = await asyncio.open_connection(host, port)
@@ -122,11 +136,12 @@ async def send_probe(
             data.extend(chunk)
 
     login = [("Action", "Login"), ("Username", "admin"), ("Secret", secret)]
-    writer.write(frame([*login, ("Events", "off"), ("ActionID", "login")]))
+    writer.write(frame([*login, ("Events", "on" if events else "off"), ("ActionID", "login")]))
     await read_until(lambda: b"ActionID: login\r\n" in data and data.endswith(b"\r\n\r\n"), 5)
     start = len(data)
     pairs = [(k, secret if k == "Secret" else v) for k, v in sent]
-    writer.write(frame([("Action", action), *pairs, ("ActionID", "probe")]))
+    given = any(k == "ActionID" for k, _ in pairs)  # a probe may place it itself
+    writer.write(frame([("Action", action), *pairs, *([] if given else [("ActionID", "probe")])]))
     await read_until(lambda: _done(bytes(data[start:])), REPLY_TIMEOUT)
     await read_until(lambda: False, settle)
     writer.close()
@@ -141,8 +156,9 @@ async def run_all(
     for p in probes():
         if p["action"] not in problems:
             continue
-        got = await send_probe(host, port, p["action"], p["sent"], secret, settle)
-        diff = compare(parse(p["reply"]), got)
+        wanted = p.get("events")
+        got = await send_probe(host, port, p["action"], p["sent"], secret, settle, bool(wanted))
+        diff = compare(relevant(parse(p["reply"]), wanted), relevant(got, wanted))
         if diff:
             problems[p["action"]].append(f"{p['sent']}: {diff}")
     return problems

@@ -111,8 +111,9 @@ def list_commands(ctx: ActionContext, msg: Message) -> Reply:
 
 @action("UserEvent", "user", "Send an arbitrary event.")
 def user_event(ctx: ActionContext, msg: Message) -> Reply:
-    body = [(k, v) for k, v in msg.items() if k.lower() not in ("action", "actionid")]
-    if msg.action_id:
-        body.append(("ActionID", msg.action_id))
+    # manager.c puts UserEvent first, then every other header in the client's
+    # order, ActionID included wherever it was sent (breadth.json, userevent.ami).
+    rest = [(k, v) for k, v in msg.items() if k.lower() not in ("action", "userevent")]
+    body = [*[(k, v) for k, v in msg.items() if k.lower() == "userevent"], *rest]
     pbx = ctx.pbx
     return [respond(msg, "Success", "Event Sent"), lambda: pbx.emit("UserEvent", "user", body)]
