@@ -163,6 +163,82 @@ EVENT_PROBES: dict[str, list[tuple[list[tuple[str, str]], list[str]]]] = {
 }
 
 
+#: Probes on a live bridged call (extensions.conf ``[amilab-breadth]`` 600: Local/600;2
+#: bridged with Local/102;1 for 30 s). ``{bridge}``, ``{callee}`` (Local/102;1) and
+#: ``{caller}`` (Local/600;2) are found with BridgeList/BridgeInfo, on Asterisk and on
+#: the simulator alike. ``True``: on a fresh call (the probe ends or changes it).
+LIVE_PROBES: list[tuple[str, list[tuple[str, str]], bool]] = [
+    ("BridgeList", [], False),
+    ("BridgeInfo", [("BridgeUniqueid", "{bridge}")], False),
+    ("CoreShowChannels", [], False),
+    ("Status", [("Channel", "{callee}")], False),
+    ("Getvar", [("Channel", "{callee}"), ("Variable", "BRIDGEPEER")], False),
+    ("CoreShowChannelMap", [("Channel", "{callee}")], False),
+    ("PlayDTMF", [("Channel", "{callee}"), ("Digit", "1")], False),
+    ("SendText", [("Channel", "{callee}"), ("Message", "hi")], False),
+    ("MuteAudio", [("Channel", "{callee}"), ("Direction", "in"), ("State", "on")], False),
+    ("AbsoluteTimeout", [("Channel", "{callee}"), ("Timeout", "0")], False),
+    ("MixMonitor", [("Channel", "{callee}"), ("File", "amilab-breadth.wav")], False),
+    ("MixMonitorMute", [("Channel", "{callee}"), ("Direction", "both"), ("State", "1")], False),
+    ("StopMixMonitor", [("Channel", "{callee}")], False),
+    ("BridgeKick", [("Channel", "{callee}")], True),
+    ("BridgeDestroy", [("BridgeUniqueid", "{bridge}")], True),
+    ("LocalOptimizeAway", [("Channel", "{callee}")], True),
+]
+#: Every channel of the live call, for Hangup's regex form.
+LIVE_CHANNELS = r"/^Local\/(600|102)@amilab/"
+
+
+def helper(pairs: list[tuple[str, str]]) -> str:
+    """One action on a fresh, unrecorded admin connection; its reply."""
+    return probe(pairs[0][1], pairs[1:])
+
+
+def blocks(text: str) -> list[dict[str, str]]:
+    out = []
+    for block in text.split("\r\n\r\n"):
+        pairs = [line.split(": ", 1) for line in block.split("\r\n") if ": " in line]
+        if pairs:
+            out.append(dict(pairs))
+    return out
+
+
+def setup_call() -> dict[str, str]:
+    """Start the bridged call and name its bridge and channels."""
+    helper([("Action", "Hangup"), ("Channel", LIVE_CHANNELS)])
+    time.sleep(0.5)
+    helper([("Action", "Originate"), ("Channel", "Local/600@amilab-breadth"),
+            ("Application", "Wait"), ("Data", "30"), ("Async", "true")])  # fmt: skip
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        bridges = [b for b in blocks(helper([("Action", "BridgeList")])) if "BridgeUniqueid" in b]
+        if bridges:
+            bridge = bridges[0]["BridgeUniqueid"]
+            info = blocks(helper([("Action", "BridgeInfo"), ("BridgeUniqueid", bridge)]))
+            names = [b["Channel"] for b in info if b.get("Event") == "BridgeInfoChannel"]
+            if len(names) == 2:
+                callee = next(n for n in names if n.startswith("Local/102@"))
+                caller = next(n for n in names if n.startswith("Local/600@"))
+                return {"bridge": bridge, "callee": callee, "caller": caller}
+        time.sleep(0.2)
+    raise RuntimeError("the bridged call did not come up")
+
+
+def live_probes() -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    names: dict[str, str] | None = None
+    for action, headers, fresh in LIVE_PROBES:
+        if names is None or fresh:
+            names = setup_call()
+        sent = [(k, v.format(**names)) for k, v in headers]
+        reply = probe(action, sent)
+        out.append({"action": action, "sent": [list(p) for p in headers], "live": True,
+                    "reply": reply})  # fmt: skip
+        print(f"live {action} {sent}: {reply.splitlines()[:3]}", file=sys.stderr)
+    helper([("Action", "Hangup"), ("Channel", LIVE_CHANNELS)])
+    return out
+
+
 def _send(sock: socket.socket, pairs: list[tuple[str, str]]) -> None:
     sock.sendall(("".join(f"{k}: {v}\r\n" for k, v in pairs) + "\r\n").encode())
 
@@ -241,7 +317,7 @@ def asterisk_version() -> str:
 def main(only: list[str]) -> None:
     actions = list_commands()
     old = json.loads(OUT.read_text()) if only and OUT.exists() else {"probes": []}
-    kept = [p for p in old["probes"] if p["action"] not in only]
+    kept = [p for p in old["probes"] if p["action"] not in only or p.get("live")]
     probes = []
     for name in actions:
         if only and name not in only:
@@ -256,8 +332,13 @@ def main(only: list[str]) -> None:
                  "reply": reply}
             )  # fmt: skip
             print(f"{name} {headers}: {reply.splitlines()[:3]}", file=sys.stderr)
+    live = [p for p in kept if p.get("live")]
+    kept = [p for p in kept if not p.get("live")]
+    if not only or "live" in only:
+        live = live_probes()
     order = {name: i for i, name in enumerate(actions)}
-    merged = sorted(kept + probes, key=lambda p: order.get(p["action"], len(order)))
+    # The live probes last, in the order they were sent: they share calls.
+    merged = sorted(kept + probes, key=lambda p: order.get(p["action"], len(order))) + live
     doc = {
         "asterisk": asterisk_version(),
         "recorded_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -44,6 +44,8 @@ LIVE_SETTLE = 0.3
 REPLY_TIMEOUT = 5.0
 
 Shape = list[tuple[str, str | None]]
+#: Live probes that end or change the call: each gets a call of its own (as recorded).
+FRESH_CALL = {"BridgeKick", "BridgeDestroy", "LocalOptimizeAway"}
 
 
 def probes() -> list[dict[str, Any]]:
@@ -148,19 +150,66 @@ async def send_probe(
     return ReceiveBuffer(expect_greeting=False).feed(bytes(data[start:]))
 
 
+#: Every channel of the live call (extensions.conf ``[amilab-breadth]``), for Hangup's regex.
+LIVE_CHANNELS = r"/^Local\/(600|102)@amilab/"
+
+
+def _blocks(messages: list[Message]) -> list[Message]:
+    return [m for m in messages if m.kind == "event"]
+
+
+async def setup_call(host: str, port: int, secret: str) -> dict[str, str]:
+    """The recorder's bridged call (Local/600@amilab-breadth), its bridge and channels named."""
+    loop = asyncio.get_running_loop()
+
+    async def helper(action: str, *pairs: tuple[str, str]) -> list[Message]:
+        return await send_probe(host, port, action, [list(p) for p in pairs], secret, 0.0)
+
+    await helper("Hangup", ("Channel", LIVE_CHANNELS))
+    await asyncio.sleep(0.2)
+    await helper(
+        "Originate",
+        ("Channel", "Local/600@amilab-breadth"),
+        ("Application", "Wait"),
+        ("Data", "30"),
+        ("Async", "true"),
+    )
+    end = loop.time() + 10
+    while loop.time() < end:
+        items = [m for m in _blocks(await helper("BridgeList")) if "BridgeUniqueid" in m]
+        if items:
+            bridge = items[0]["BridgeUniqueid"]
+            info = await helper("BridgeInfo", ("BridgeUniqueid", bridge))
+            names = [m["Channel"] for m in _blocks(info) if m.name == "BridgeInfoChannel"]
+            if len(names) == 2:
+                callee = next(n for n in names if n.startswith("Local/102@"))
+                caller = next(n for n in names if n.startswith("Local/600@"))
+                return {"bridge": bridge, "callee": callee, "caller": caller}
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the bridged call did not come up on {host}:{port}")
+
+
 async def run_all(
     host: str, port: int, secret: str, settle: float, only: set[str] | None = None
 ) -> dict[str, list[str]]:
     """Action -> the problems of its probes (an empty list: it matches)."""
     problems: dict[str, list[str]] = {a: [] for a in actions() if only is None or a in only}
-    for p in probes():
+    names: dict[str, str] | None = None
+    # Static probes first, then the live ones in the order recorded (they share calls).
+    for p in sorted(probes(), key=lambda p: bool(p.get("live"))):
         if p["action"] not in problems:
             continue
-        wanted = p.get("events")
-        got = await send_probe(host, port, p["action"], p["sent"], secret, settle, bool(wanted))
+        wanted, sent = p.get("events"), p["sent"]
+        if p.get("live"):
+            if names is None or p["action"] in FRESH_CALL:
+                names = await setup_call(host, port, secret)
+            sent = [[k, v.format(**names)] for k, v in sent]
+        got = await send_probe(host, port, p["action"], sent, secret, settle, bool(wanted))
         diff = compare(relevant(parse(p["reply"]), wanted), relevant(got, wanted))
         if diff:
             problems[p["action"]].append(f"{p['sent']}: {diff}")
+    if names is not None:
+        await send_probe(host, port, "Hangup", [["Channel", LIVE_CHANNELS]], secret, 0.0)
     return problems
 
 
