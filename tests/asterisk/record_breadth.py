@@ -181,6 +181,10 @@ LIVE_PROBES: list[tuple[str, list[tuple[str, str]], bool]] = [
     ("MixMonitor", [("Channel", "{callee}"), ("File", "amilab-breadth.wav")], False),
     ("MixMonitorMute", [("Channel", "{callee}"), ("Direction", "both"), ("State", "1")], False),
     ("StopMixMonitor", [("Channel", "{callee}")], False),
+    ("StopMixMonitor", [("Channel", "{callee}")], False),  # none left to stop
+    ("PlayDTMF", [("Channel", "{callee}")], False),
+    ("SendText", [("Channel", "{callee}")], False),
+    ("MuteAudio", [("Channel", "{callee}"), ("Direction", "sideways"), ("State", "on")], False),
     ("BridgeKick", [("Channel", "{callee}")], True),
     ("BridgeDestroy", [("BridgeUniqueid", "{bridge}")], True),
     ("LocalOptimizeAway", [("Channel", "{callee}")], True),

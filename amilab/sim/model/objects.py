@@ -123,6 +123,10 @@ class Channel:
     dial_app: str = "Dial"
     #: Called once when the channel is destroyed (a queue member's call ends).
     on_hangup: Callable[[], None] | None = None
+    #: MixMonitor's file while one records this channel ("" when none does).
+    recording: str = ""
+    #: Audio directions muted by MuteAudio or MixMonitorMute ("in", "out", "read", ...).
+    muted: set[str] = field(default_factory=set)
 
     @property
     def tech(self) -> str:

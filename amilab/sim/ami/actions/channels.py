@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from amilab.protocol import Message, ServerProtocol
 from amilab.sim import dialplan
-from amilab.sim.ami.lists import not_simulated, require
+from amilab.sim.ami.lists import event_list, not_simulated, require
 from amilab.sim.ami.registry import ActionContext, Reply, action
-from amilab.sim.model import Channel
+from amilab.sim.model import Channel, PBXModel
 
-__all__ = ["DTMF_DURATION_MS"]
+__all__: list[str] = []
 
 respond = ServerProtocol.response
-
-#: PlayDTMF's default ``Duration`` when none is given (main/manager.c: the
-#: channel's default, 100 ms in asterisk.conf's absence).
-DTMF_DURATION_MS = 100
+event = ServerProtocol.event
 
 
 def _channel(
@@ -55,11 +52,6 @@ _simple("CancelAtxfer", "call", "Cancel an attended transfer.", "No channel spec
         "Channel specified does not exist")  # fmt: skip
 _simple("Park", "call", "Park a channel.", "Channel not specified",
         "Channel does not exist: {name}")  # fmt: skip
-_simple("MixMonitor", "system", "Record a call and mix the audio during the recording.  Use of "
-        "StopMixMonitor is required to guarantee the audio file is available for processing "
-        "during dialplan execution.", "No channel specified", "No such channel")  # fmt: skip
-_simple("StopMixMonitor", "system,call", "Stop recording a call through MixMonitor, and free "
-        "the recording's file handle.", "No channel specified", "No such channel")  # fmt: skip
 _simple("ControlPlayback", "call", "Control the playback of a file being played to a channel.",
         "Channel not specified", "No such channel")  # fmt: skip
 _simple("AOCMessage", "aoc", "Generate an Advice of Charge message on a channel.",
@@ -67,11 +59,6 @@ _simple("AOCMessage", "aoc", "Generate an Advice of Charge message on a channel.
         "No such channel")  # fmt: skip
 _simple("AGI", "agi", "Add an AGI command to execute by Async AGI.",
         "Both, Channel and Command are *required*", "Channel {name} does not exist.")  # fmt: skip
-_simple("CoreShowChannelMap", "system,reporting",
-        "List all channels connected to the specified channel.",
-        "CoreShowChannelMap requires a channel.", "Could not get channel snapshot")  # fmt: skip
-_simple("LocalOptimizeAway", "system,call", "Optimize away a local channel when possible.",
-        "'Channel' not specified.", "Channel does not exist.")  # fmt: skip
 _simple("PJSIPHangup", "system,call",
         "Hangup an incoming PJSIP channel with a SIP response code", "No channel specified",
         "No such channel")  # fmt: skip
@@ -89,13 +76,108 @@ def mixmonitor_mute(ctx: ActionContext, msg: Message) -> Reply:
     if direction or state:
         return direction or state
     channel, error = _channel(ctx, msg, "No channel specified", "No such channel")
-    return error if channel is None else not_simulated(msg, "MixMonitorMute")
+    if channel is None:
+        return error
+    _mute(channel, f"mixmonitor-{msg['Direction'].lower()}", msg["State"])
+    return respond(msg, "Success")  # no Message (breadth.json, live)
+
+
+def _mute(channel: Channel, what: str, state: str) -> None:
+    if state.lower() in ("1", "on", "yes", "true"):
+        channel.muted.add(what)
+    else:
+        channel.muted.discard(what)
+
+
+@action(
+    "MixMonitor",
+    "system",
+    "Record a call and mix the audio during the recording.  Use of StopMixMonitor is required "
+    "to guarantee the audio file is available for processing during dialplan execution.",
+)
+def mixmonitor(ctx: ActionContext, msg: Message) -> Reply:
+    channel, error = _channel(ctx, msg, "No channel specified", "No such channel")
+    if channel is None:
+        return error
+    # The simulator writes no audio; the channel only remembers that it is recorded.
+    channel.recording = msg.get("File") or f"{channel.uniqueid}.wav"
+    return respond(msg, "Success")  # no Message (breadth.json, live)
+
+
+@action(
+    "StopMixMonitor",
+    "system,call",
+    "Stop recording a call through MixMonitor, and free the recording's file handle.",
+)
+def stop_mixmonitor(ctx: ActionContext, msg: Message) -> Reply:
+    channel, error = _channel(ctx, msg, "No channel specified", "No such channel")
+    if channel is None:
+        return error
+    if not channel.recording:
+        return respond(msg, "Error", "Could not stop monitoring channel")
+    channel.recording = ""
+    return respond(msg, "Success")  # no Message (breadth.json, live)
+
+
+@action(
+    "CoreShowChannelMap",
+    "system,reporting",
+    "List all channels connected to the specified channel.",
+)
+def core_show_channel_map(ctx: ActionContext, msg: Message) -> Reply:
+    channel, error = _channel(
+        ctx, msg, "CoreShowChannelMap requires a channel.", "Could not get channel snapshot"
+    )
+    if channel is None:
+        return error
+    items = [
+        event(
+            "CoreShowChannelMap",
+            [("Channel", channel.name), ("ConnectedChannel", other.name)],
+            action_id=msg.action_id,
+        )
+        for other in _connected(ctx.pbx, channel)
+    ]
+    return event_list(msg, "Channel map will follow", items, "CoreShowChannelMapComplete")
+
+
+def _connected(pbx: PBXModel, start: Channel) -> list[Channel]:
+    """Every channel reachable through bridges and Local pairs, by name (manager.c's map)."""
+    seen, todo = {start.name}, [start]
+    found: list[Channel] = []
+    while todo:
+        ch = todo.pop()
+        bridge = pbx.bridges.get(ch.bridge)
+        near = [*(bridge.channels if bridge else []), *([ch.partner] if ch.partner else [])]
+        for other in near:
+            if other.name not in seen:
+                seen.add(other.name)
+                found.append(other)
+                todo.append(other)
+    return sorted(found, key=lambda c: c.name)
+
+
+@action("LocalOptimizeAway", "system,call", "Optimize away a local channel when possible.")
+def local_optimize_away(ctx: ActionContext, msg: Message) -> Reply:
+    channel, error = _channel(ctx, msg, "'Channel' not specified.", "Channel does not exist.")
+    if channel is None:
+        return error
+    if channel.tech != "Local":
+        return respond(msg, "Error", "Unable to find channel")
+    # Asterisk only queues the request; the simulator never optimizes Local pairs away
+    # (README limits), which Asterisk also leaves undone when the pair cannot go.
+    return respond(msg, "Success", "Queued channel to be optimized away")
 
 
 @action("MuteAudio", "system", "Mute an audio stream.")
 def mute_audio(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "Channel not specified", "No such channel")
-    return error if channel is None else not_simulated(msg, "MuteAudio")
+    if channel is None:
+        return error
+    if (msg.get("Direction") or "").lower() not in ("in", "out", "all"):
+        return respond(msg, "Error", "Failed to mute/unmute stream")
+    _mute(channel, msg["Direction"].lower(), msg.get("State") or "")
+    return respond(msg, "Success")  # no Message (breadth.json, live)
 
 
 @action(
@@ -107,13 +189,21 @@ def mute_audio(ctx: ActionContext, msg: Message) -> Reply:
 )
 def send_text(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "No channel specified", "No such channel")
-    return error if channel is None else not_simulated(msg, "SendText")
+    if channel is None:
+        return error
+    if not msg.get("Message"):
+        return respond(msg, "Error", "No Message specified")
+    return respond(msg, "Success", "Success")  # the text goes nowhere: no phone reads it
 
 
 @action("PlayDTMF", "call", "Play DTMF signal on a specific channel.")
 def play_dtmf(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "Channel not found", "Channel not found")
-    return error if channel is None else not_simulated(msg, "PlayDTMF")
+    if channel is None:
+        return error
+    if not msg.get("Digit"):
+        return respond(msg, "Error", "No digit specified")
+    return respond(msg, "Success", "DTMF successfully queued")
 
 
 @action("AbsoluteTimeout", "system,call", "Set absolute timeout.")
@@ -121,16 +211,15 @@ def absolute_timeout(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "No channel specified", "No such channel")
     if channel is None:
         return error
-    seconds = msg.get("Timeout", "0")
-    if not seconds.isdigit():
+    seconds = msg.get("Timeout", "")
+    if not seconds.isdigit() or not int(seconds):  # 0 is refused too (breadth.json, live)
         return respond(msg, "Error", "No timeout specified")
     pbx, target = ctx.pbx, channel
 
-    def arm() -> None:  # 0 clears it; the timer is the channel's own (``TimeToHangup``)
-        if int(seconds):
-            pbx.clock.call_later(
-                int(seconds), lambda: None if target.hungup else dialplan.hangup(pbx, target)
-            )
+    def arm() -> None:
+        pbx.clock.call_later(
+            int(seconds), lambda: None if target.hungup else dialplan.hangup(pbx, target)
+        )
 
     return [respond(msg, "Success", "Timeout Set"), arm]
 
