@@ -250,7 +250,9 @@ def _send(sock: socket.socket, pairs: list[tuple[str, str]]) -> None:
 def _done(data: bytes, action_id: str) -> bool:
     """The probe's response arrived and, for a list, its Complete event too."""
     marker = f"ActionID: {action_id}\r\n".encode()
-    blocks = [b for b in data.split(b"\r\n\r\n") if marker in b]
+    # Each block gets its line end back: ActionID may be its last line.
+    blocks = [b + b"\r\n" for b in data.split(b"\r\n\r\n")]
+    blocks = [b for b in blocks if marker in b]
     if not any(b.startswith(b"Response:") for b in blocks):
         return False
     if not any(b"EventList: start" in b for b in blocks):
