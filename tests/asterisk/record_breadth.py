@@ -167,7 +167,8 @@ EVENT_PROBES: dict[str, list[tuple[list[tuple[str, str]], list[str]]]] = {
 #: bridged with Local/102;1 for 30 s). ``{bridge}``, ``{callee}`` (Local/102;1) and
 #: ``{caller}`` (Local/600;2) are found with BridgeList/BridgeInfo, on Asterisk and on
 #: the simulator alike. ``True``: on a fresh call (the probe ends or changes it).
-LIVE_PROBES: list[tuple[str, list[tuple[str, str]], bool]] = [
+#: A fourth item names the events to compare: the probe then runs with events on.
+LIVE_PROBES: list[tuple] = [
     ("BridgeList", [], False),
     ("BridgeInfo", [("BridgeUniqueid", "{bridge}")], False),
     ("CoreShowChannels", [], False),
@@ -175,17 +176,23 @@ LIVE_PROBES: list[tuple[str, list[tuple[str, str]], bool]] = [
     ("Getvar", [("Channel", "{callee}"), ("Variable", "BRIDGEPEER")], False),
     ("CoreShowChannelMap", [("Channel", "{callee}")], False),
     ("PlayDTMF", [("Channel", "{callee}"), ("Digit", "1")], False),
+    ("PlayDTMF", [("Channel", "{callee}"), ("Digit", "2")], False, ["DTMFBegin", "DTMFEnd"]),
     ("SendText", [("Channel", "{callee}"), ("Message", "hi")], False),
     ("MuteAudio", [("Channel", "{callee}"), ("Direction", "in"), ("State", "on")], False),
     ("AbsoluteTimeout", [("Channel", "{callee}"), ("Timeout", "0")], False),
-    ("MixMonitor", [("Channel", "{callee}"), ("File", "amilab-breadth.wav")], False),
+    (
+        "MixMonitor",
+        [("Channel", "{callee}"), ("File", "amilab-breadth.wav")],
+        False,
+        ["MixMonitorStart"],
+    ),
     ("MixMonitorMute", [("Channel", "{callee}"), ("Direction", "both"), ("State", "1")], False),
-    ("StopMixMonitor", [("Channel", "{callee}")], False),
+    ("StopMixMonitor", [("Channel", "{callee}")], False, ["MixMonitorStop"]),
     ("StopMixMonitor", [("Channel", "{callee}")], False),  # none left to stop
     ("PlayDTMF", [("Channel", "{callee}")], False),
     ("SendText", [("Channel", "{callee}")], False),
     ("MuteAudio", [("Channel", "{callee}"), ("Direction", "sideways"), ("State", "on")], False),
-    ("BridgeKick", [("Channel", "{callee}")], True),
+    ("BridgeKick", [("Channel", "{callee}")], True, ["BridgeLeave", "Hangup"]),
     ("BridgeDestroy", [("BridgeUniqueid", "{bridge}")], True),
     ("LocalOptimizeAway", [("Channel", "{callee}")], True),
 ]
@@ -231,13 +238,13 @@ def setup_call() -> dict[str, str]:
 def live_probes() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     names: dict[str, str] | None = None
-    for action, headers, fresh in LIVE_PROBES:
+    for action, headers, fresh, *events in LIVE_PROBES:
         if names is None or fresh:
             names = setup_call()
         sent = [(k, v.format(**names)) for k, v in headers]
-        reply = probe(action, sent)
-        out.append({"action": action, "sent": [list(p) for p in headers], "live": True,
-                    "reply": reply})  # fmt: skip
+        reply = probe(action, sent, "on" if events else "off")
+        entry = {"action": action, "sent": [list(p) for p in headers], "live": True}
+        out.append({**entry, **({"events": events[0]} if events else {}), "reply": reply})
         print(f"live {action} {sent}: {reply.splitlines()[:3]}", file=sys.stderr)
     helper([("Action", "Hangup"), ("Channel", LIVE_CHANNELS)])
     return out

@@ -17,9 +17,12 @@ from amilab.sim.ami.lists import event_list, not_simulated, require
 from amilab.sim.ami.registry import ActionContext, Reply, action
 from amilab.sim.model import Channel, PBXModel
 
-__all__: list[str] = []
+__all__ = ["DTMF_DURATION_MS"]
 
 respond = ServerProtocol.response
+#: PlayDTMF's ``Duration`` when none is given: the DTMFEnd ``DurationMs`` recorded
+#: from Asterisk 22 (breadth.json), its default digit length.
+DTMF_DURATION_MS = 100
 event = ServerProtocol.event
 
 
@@ -101,7 +104,11 @@ def mixmonitor(ctx: ActionContext, msg: Message) -> Reply:
         return error
     # The simulator writes no audio; the channel only remembers that it is recorded.
     channel.recording = msg.get("File") or f"{channel.uniqueid}.wav"
-    return respond(msg, "Success")  # no Message (breadth.json, live)
+    pbx = ctx.pbx
+    return [  # no Message; MixMonitorStart follows (breadth.json, live)
+        respond(msg, "Success"),
+        lambda: pbx.emit_channel("MixMonitorStart", channel),
+    ]
 
 
 @action(
@@ -116,7 +123,11 @@ def stop_mixmonitor(ctx: ActionContext, msg: Message) -> Reply:
     if not channel.recording:
         return respond(msg, "Error", "Could not stop monitoring channel")
     channel.recording = ""
-    return respond(msg, "Success")  # no Message (breadth.json, live)
+    pbx = ctx.pbx
+    return [  # no Message; MixMonitorStop follows (breadth.json, live)
+        respond(msg, "Success"),
+        lambda: pbx.emit_channel("MixMonitorStop", channel),
+    ]
 
 
 @action(
@@ -201,9 +212,25 @@ def play_dtmf(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "Channel not found", "Channel not found")
     if channel is None:
         return error
-    if not msg.get("Digit"):
+    digit = msg.get("Digit")
+    if not digit:
         return respond(msg, "Error", "No digit specified")
-    return respond(msg, "Success", "DTMF successfully queued")
+    duration = msg.get("Duration") or str(DTMF_DURATION_MS)
+    # The digit is played into the channel, so its peer receives it: for a Local
+    # channel, the other half (breadth.json: DTMF to Local/102;1 is seen on ;2).
+    heard, pbx = channel.partner or channel, ctx.pbx
+
+    def play() -> None:
+        pbx.emit_channel("DTMFBegin", heard, [("Digit", digit[0]), ("Direction", "Received")],
+                         cat="dtmf")  # fmt: skip
+        pbx.emit_channel(
+            "DTMFEnd",
+            heard,
+            [("Digit", digit[0]), ("DurationMs", duration), ("Direction", "Received")],
+            cat="dtmf",
+        )
+
+    return [respond(msg, "Success", "DTMF successfully queued"), play]
 
 
 @action("AbsoluteTimeout", "system,call", "Set absolute timeout.")
