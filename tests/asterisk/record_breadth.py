@@ -195,6 +195,14 @@ LIVE_PROBES: list[tuple] = [
     ("BridgeKick", [("Channel", "{callee}")], True, ["BridgeLeave", "Hangup"]),
     ("BridgeDestroy", [("BridgeUniqueid", "{bridge}")], True),
     ("LocalOptimizeAway", [("Channel", "{callee}")], True),
+    (
+        "BlindTransfer",
+        [("Channel", "{callee}"), ("Exten", "500"), ("Context", "amilab")],
+        True,
+        ["BlindTransfer"],
+    ),
+    ("Park", [("Channel", "{caller}")], True, ["ParkedCall"]),
+    ("ParkedCalls", [], False),
 ]
 #: Every channel of the live call, for Hangup's regex form.
 LIVE_CHANNELS = r"/^Local\/(600|102)@amilab/"

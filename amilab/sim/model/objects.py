@@ -253,6 +253,18 @@ class ParkingLot:
 
 
 @dataclass
+class ParkedCall:
+    """A channel parked in a lot's space by the ``Park`` action (res_parking)."""
+
+    channel: Channel
+    lot: ParkingLot
+    space: int
+    parked_at: float
+    #: ``ParkerDialString``: where a timed-out call would go back to.
+    parker: str
+
+
+@dataclass
 class Mailbox:
     """A voicemail box (voicemail.conf ``<box> => ...`` in ``context``) and its counts."""
 

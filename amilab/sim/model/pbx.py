@@ -33,6 +33,7 @@ from amilab.sim.model.objects import (
     ConferenceRoom,
     Endpoint,
     Mailbox,
+    ParkedCall,
     ParkingLot,
     Queue,
     SipPeer,
@@ -111,6 +112,8 @@ class PBXModel:
         uuid_bits = random.Random(f"pbx-uuid-{seed}").getrandbits(128)
         self.astdb.setdefault("/pbx/UUID", str(uuid.UUID(int=uuid_bits, version=4)))
         self.device_states: dict[str, str] = {}
+        #: Calls parked with ``Park``, in the order they were parked.
+        self.parked: list[ParkedCall] = []
         #: Bridge technologies suspended with ``BridgeTechnologySuspend``, by name.
         self.suspended_technologies: set[str] = set()
         self._deferred: list[tuple[str, str]] | None = None

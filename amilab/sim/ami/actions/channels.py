@@ -15,9 +15,17 @@ from amilab.protocol import Message, ServerProtocol
 from amilab.sim import dialplan
 from amilab.sim.ami.lists import event_list, not_simulated, require
 from amilab.sim.ami.registry import ActionContext, Reply, action
-from amilab.sim.model import Channel, PBXModel
+from amilab.sim.dialplan.lifecycle import leave_bridge
+from amilab.sim.model import (
+    Channel,
+    ParkedCall,
+    ParkingLot,
+    PBXModel,
+    bridge_snapshot,
+    snapshot,
+)
 
-__all__ = ["DTMF_DURATION_MS"]
+__all__ = ["DTMF_DURATION_MS", "park_fields"]
 
 respond = ServerProtocol.response
 #: PlayDTMF's ``Duration`` when none is given: the DTMFEnd ``DurationMs`` recorded
@@ -53,8 +61,6 @@ _simple("Atxfer", "call", "Attended transfer.", "No channel specified",
         "Channel specified does not exist")  # fmt: skip
 _simple("CancelAtxfer", "call", "Cancel an attended transfer.", "No channel specified",
         "Channel specified does not exist")  # fmt: skip
-_simple("Park", "call", "Park a channel.", "Channel not specified",
-        "Channel does not exist: {name}")  # fmt: skip
 _simple("ControlPlayback", "call", "Control the playback of a file being played to a channel.",
         "Channel not specified", "No such channel")  # fmt: skip
 _simple("AOCMessage", "aoc", "Generate an Advice of Charge message on a channel.",
@@ -256,6 +262,68 @@ def blind_transfer(ctx: ActionContext, msg: Message) -> Reply:
     channel, error = _channel(ctx, msg, "No channel specified", "Channel specified does not exist")
     if channel is None:
         return error
-    if not msg.get("Exten"):
+    exten = msg.get("Exten")
+    if not exten:
         return respond(msg, "Error", "No extension specified")
-    return not_simulated(msg, "BlindTransfer")
+    bridge = ctx.pbx.bridges.get(channel.bridge)
+    peers = [ch for ch in bridge.channels if ch is not channel] if bridge else []
+    if bridge is None or len(peers) != 1:
+        return not_simulated(msg, "BlindTransfer of a channel outside a two-party bridge")
+    pbx, peer = ctx.pbx, peers[0]
+    context = msg.get("Context") or channel.context
+    fields = [
+        ("Result", "Success"),
+        *snapshot(channel, "Transferer"),
+        *snapshot(peer, "Transferee"),
+        *bridge_snapshot(bridge),
+        ("IsExternal", "Yes"),  # requested over AMI, not by a DTMF feature code
+        ("Context", context),
+        ("Extension", exten),
+    ]
+
+    def transfer() -> None:  # the transferee goes to the extension; the transferer is left alone
+        pbx.emit("BlindTransfer", "call", fields)
+        dialplan.redirect(pbx, peer, context, exten, 1)
+
+    return [respond(msg, "Success", "Transfer succeeded"), transfer]
+
+
+def park_fields(parked: ParkedCall, now: float) -> list[tuple[str, str]]:
+    """ParkedCall's headers (the event and ParkedCalls' items), as breadth.json recorded."""
+    return [
+        *snapshot(parked.channel, "Parkee"),
+        ("ParkerDialString", parked.parker),
+        ("Parkinglot", parked.lot.name),
+        ("ParkingSpace", str(parked.space)),
+        ("ParkingTimeout", str(max(0, int(parked.lot.timeout - (now - parked.parked_at))))),
+        ("ParkingDuration", str(int(now - parked.parked_at))),
+    ]
+
+
+@action("Park", "call", "Park a channel.")
+def park(ctx: ActionContext, msg: Message) -> Reply:
+    channel, error = _channel(ctx, msg, "Channel not specified", "Channel does not exist: {name}")
+    if channel is None:
+        return error
+    pbx = ctx.pbx
+    lot = next(iter(pbx.parking_lots.values()), None) or ParkingLot()
+    taken = {p.space for p in pbx.parked if p.lot.name == lot.name and not p.channel.hungup}
+    free = [n for n in range(lot.first_space, lot.last_space + 1) if n not in taken]
+    if not free:
+        return respond(msg, "Error", "Park action failed")
+    # ParkerDialString is where a timed-out call returns: the channel's own dial string.
+    parker = channel.name.split("-", 1)[0].rsplit(";", 1)[0]
+    parked = ParkedCall(channel, lot, free[0], pbx.clock.now(), parker)
+
+    def do_park() -> None:  # out of its bridge (the peer left alone hangs up), into the lot
+        pbx.parked = [p for p in pbx.parked if not p.channel.hungup]
+        pbx.parked.append(parked)
+        if channel.timer is not None:
+            channel.timer.cancel()
+            channel.timer = None
+        for peer in leave_bridge(pbx, channel):
+            dialplan.teardown(pbx, peer, 16, soft=True)
+        channel.application, channel.data = "Park", ""
+        pbx.emit("ParkedCall", "call", park_fields(parked, pbx.clock.now()))
+
+    return [respond(msg, "Success", "Park successful"), do_park]

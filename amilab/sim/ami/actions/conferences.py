@@ -11,7 +11,8 @@ application yet, so every Confbridge action finds "No active conferences."
 from __future__ import annotations
 
 from amilab.protocol import Message, ServerProtocol
-from amilab.sim.ami.lists import event_list
+from amilab.sim.ami.actions.channels import park_fields
+from amilab.sim.ami.lists import aid, event_list
 from amilab.sim.ami.registry import ActionContext, Reply, action
 from amilab.sim.model import ParkingLot
 
@@ -52,9 +53,13 @@ def parked_calls(ctx: ActionContext, msg: Message) -> Reply:
     lots = [lot for lot in _lots(ctx) if not wanted or lot.name == wanted]
     if wanted and not lots:
         return respond(msg, "Error", f"Requested parking lot could not be found: {wanted}")
-    # Nothing is ever parked yet (``Park`` is not simulated); the Complete event
-    # still carries res_parking's ``Total`` after ``ListItems``.
-    items: list[bytes] = []
+    names = {lot.name for lot in lots}
+    now = ctx.pbx.clock.now()
+    items = [  # ActionID last in these items; the Complete event adds ``Total``
+        event("ParkedCall", [*park_fields(p, now), *aid(msg)])
+        for p in ctx.pbx.parked
+        if p.lot.name in names and not p.channel.hungup
+    ]
     total = [("Total", str(len(items)))]
     return event_list(msg, "Parked calls will follow", items, "ParkedCallsComplete", total)
 
