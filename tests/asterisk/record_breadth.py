@@ -231,14 +231,13 @@ def setup_call() -> dict[str, str]:
     end = time.monotonic() + 10
     while time.monotonic() < end:
         bridges = [b for b in blocks(helper([("Action", "BridgeList")])) if "BridgeUniqueid" in b]
-        if bridges:
-            bridge = bridges[0]["BridgeUniqueid"]
+        for bridge in [b["BridgeUniqueid"] for b in bridges]:  # others: a parking lot's
             info = blocks(helper([("Action", "BridgeInfo"), ("BridgeUniqueid", bridge)]))
             names = [b["Channel"] for b in info if b.get("Event") == "BridgeInfoChannel"]
-            if len(names) == 2:
-                callee = next(n for n in names if n.startswith("Local/102@"))
-                caller = next(n for n in names if n.startswith("Local/600@"))
-                return {"bridge": bridge, "callee": callee, "caller": caller}
+            callee = [n for n in names if n.startswith("Local/102@")]
+            caller = [n for n in names if n.startswith("Local/600@")]
+            if len(names) == 2 and callee and caller:
+                return {"bridge": bridge, "callee": callee[0], "caller": caller[0]}
         time.sleep(0.2)
     raise RuntimeError("the bridged call did not come up")
 

@@ -199,14 +199,13 @@ async def setup_call(host: str, port: int, secret: str) -> dict[str, str]:
     end = loop.time() + 10
     while loop.time() < end:
         items = [m for m in _blocks(await helper("BridgeList")) if "BridgeUniqueid" in m]
-        if items:
-            bridge = items[0]["BridgeUniqueid"]
+        for bridge in [m["BridgeUniqueid"] for m in items]:  # others: e.g. a parking lot's
             info = await helper("BridgeInfo", ("BridgeUniqueid", bridge))
             names = [m["Channel"] for m in _blocks(info) if m.name == "BridgeInfoChannel"]
-            if len(names) == 2:
-                callee = next(n for n in names if n.startswith("Local/102@"))
-                caller = next(n for n in names if n.startswith("Local/600@"))
-                return {"bridge": bridge, "callee": callee, "caller": caller}
+            callee = [n for n in names if n.startswith("Local/102@")]
+            caller = [n for n in names if n.startswith("Local/600@")]
+            if len(names) == 2 and callee and caller:
+                return {"bridge": bridge, "callee": callee[0], "caller": caller[0]}
         await asyncio.sleep(0.1)
     raise RuntimeError(f"the bridged call did not come up on {host}:{port}")
 
