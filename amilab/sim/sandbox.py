@@ -90,4 +90,9 @@ exten => echo,1,Answer()
  same => n,Hangup()
 
 exten => h,1,NoOp(amilab hangup handler)
+
+[amilab-breadth]
+exten => 600,1,NoOp(amilab-breadth bridged call)
+ same => n,Dial(Local/102@amilab,10)
+ same => n,Hangup()
 """

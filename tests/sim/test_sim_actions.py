@@ -181,16 +181,19 @@ async def test_queue_status_summary_add_remove(admin):
     assert missing.message == "Unable to remove interface: Not there"
 
 
-async def test_userevent_carries_actionid_last(admin):
-    """UserEvent: response first, then the event with custom headers and ActionID last."""
-    result = await admin.action("UserEvent", UserEvent="AmilabTest", Header1="value one")
-    assert result.message == "Event Sent"
+async def test_userevent_keeps_the_clients_header_order(admin):
+    """UserEvent first, then the other headers as sent, ActionID where it was (breadth.json)."""
+    await admin.send_raw(
+        b"Action: UserEvent\r\nHeader1: value one\r\nActionID: ue-1\r\n"
+        b"UserEvent: AmilabTest\r\nAlpha: 2\r\n\r\n"
+    )
     event = await admin.wait_event("UserEvent")
     assert event.items()[1:] == [
         ("Privilege", "user,all"),
         ("UserEvent", "AmilabTest"),
         ("Header1", "value one"),
-        ("ActionID", result.response.action_id),
+        ("ActionID", "ue-1"),
+        ("Alpha", "2"),
     ]
 
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 from amilab.protocol import ServerProtocol
 from amilab.sim.model import Endpoint
 
-__all__ = ["endpoint_detail_events"]
+__all__ = [
+    "aor_list_fields",
+    "auth_list_fields",
+    "endpoint_detail_events",
+    "inbound_registration_fields",
+]
 
 ENDPOINTDETAIL_FIELDS: tuple[tuple[str, str], ...] = (
     ("ObjectType", "endpoint"),
@@ -266,3 +271,26 @@ def endpoint_detail_events(ep: Endpoint, action_id: str | None) -> list[bytes]:
         ServerProtocol.event(name, _fill(fields, ep, live), action_id=action_id)
         for name, fields in tables
     ]
+
+
+def _live(ep: Endpoint) -> dict[str, str]:
+    return {"Contacts": f"{ep.contact}," if ep.registered else ""}
+
+
+def aor_list_fields(ep: Endpoint) -> list[tuple[str, str]]:
+    """``AorList`` (PJSIPShowAors): AorDetail's fields up to ``OutboundProxy`` (breadth.json)."""
+    fields = AORDETAIL_FIELDS[: [k for k, _ in AORDETAIL_FIELDS].index("TotalContacts")]
+    return _fill(fields, ep, _live(ep))
+
+
+def auth_list_fields(ep: Endpoint) -> list[tuple[str, str]]:
+    """``AuthList`` (PJSIPShowAuths): AuthDetail's fields without ``EndpointName``."""
+    return _fill(AUTHDETAIL_FIELDS[:-1], ep, {})
+
+
+def inbound_registration_fields(ep: Endpoint) -> list[tuple[str, str]]:
+    """``InboundRegistrationDetail``: the AOR's fields, with res_pjsip_registrar's singular
+    ``Contact`` where the AOR has ``Contacts``, and ``Contacts`` again last (breadth.json)."""
+    out = [("Contact" if k == "Contacts" else k, "" if k == "Contacts" else v)
+           for k, v in aor_list_fields(ep)]  # fmt: skip
+    return [*out, ("Contacts", _live(ep)["Contacts"])]

@@ -123,6 +123,10 @@ class Channel:
     dial_app: str = "Dial"
     #: Called once when the channel is destroyed (a queue member's call ends).
     on_hangup: Callable[[], None] | None = None
+    #: MixMonitor's file while one records this channel ("" when none does).
+    recording: str = ""
+    #: Audio directions muted by MuteAudio or MixMonitorMute ("in", "out", "read", ...).
+    muted: set[str] = field(default_factory=set)
 
     @property
     def tech(self) -> str:
@@ -149,6 +153,8 @@ class QueueMember:
     last_pause: int = 0
     login_time: int = 0
     paused_reason: str = ""
+    #: queues.conf ``ringinuse``: whether a member already on a call may be rung.
+    ringinuse: bool = False
 
     @property
     def status(self) -> int:
@@ -244,6 +250,18 @@ class ParkingLot:
     context: str = "parkedcalls"
     #: ``parkingtime``: seconds before a parked call times out.
     timeout: int = 45
+
+
+@dataclass
+class ParkedCall:
+    """A channel parked in a lot's space by the ``Park`` action (res_parking)."""
+
+    channel: Channel
+    lot: ParkingLot
+    space: int
+    parked_at: float
+    #: ``ParkerDialString``: where a timed-out call would go back to.
+    parker: str
 
 
 @dataclass

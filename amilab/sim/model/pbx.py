@@ -33,6 +33,7 @@ from amilab.sim.model.objects import (
     ConferenceRoom,
     Endpoint,
     Mailbox,
+    ParkedCall,
     ParkingLot,
     Queue,
     SipPeer,
@@ -105,7 +106,16 @@ class PBXModel:
         }
         self.globals: dict[str, str] = dict(globals or {})
         self.astdb: dict[str, str] = dict(astdb or {})
+        # main/asterisk.c stores the system's UUID in AstDB at first start, so a
+        # real AstDB is never empty (DBGetTree in tests/fixtures/asterisk22/breadth.json).
+        # Drawn from its own generator so the seeded call traffic stays as it was.
+        uuid_bits = random.Random(f"pbx-uuid-{seed}").getrandbits(128)
+        self.astdb.setdefault("/pbx/UUID", str(uuid.UUID(int=uuid_bits, version=4)))
         self.device_states: dict[str, str] = {}
+        #: Calls parked with ``Park``, in the order they were parked.
+        self.parked: list[ParkedCall] = []
+        #: Bridge technologies suspended with ``BridgeTechnologySuspend``, by name.
+        self.suspended_technologies: set[str] = set()
         self._deferred: list[tuple[str, str]] | None = None
         self.listeners: list[Listener] = []
         self.max_calls = DEFAULT_MAX_CALLS

@@ -84,6 +84,6 @@ def member_fields(
         ("PausedReason", m.paused_reason),
     ]
     if name_key == "MemberName":
-        fields.append(("Ringinuse", "0"))
+        fields.append(("Ringinuse", "1" if m.ringinuse else "0"))
     fields.append(("Wrapuptime", "0"))
     return fields

@@ -121,7 +121,9 @@ def hangup(ctx: ActionContext, msg: Message) -> Reply:
         for ch in victims:
             dialplan.hangup(ctx.pbx, ch, cause)
         return respond(msg, "Success", None, [("Message", f"{len(victims)} channels hung up.")])
-    channel = ctx.pbx.find_channel(name) if name else None
+    if not name:
+        return respond(msg, "Error", "No channel specified")
+    channel = ctx.pbx.find_channel(name)
     if channel is None:
         return respond(msg, "Error", "No such channel")
     pbx = ctx.pbx
@@ -136,6 +138,8 @@ def redirect(ctx: ActionContext, msg: Message) -> Reply:
     name = msg.get("Channel", "")
     if not name:
         return respond(msg, "Error", "Channel not specified")
+    if not msg.get("Priority"):  # checked before the channel (breadth.json)
+        return respond(msg, "Error", "Priority not specified")
     channel = ctx.pbx.find_channel(name)
     if channel is None:
         return respond(msg, "Error", f"Channel does not exist: {name}")

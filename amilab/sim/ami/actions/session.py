@@ -26,6 +26,8 @@ respond = ServerProtocol.response
 @action("Login", synopsis="Login Manager.")
 async def login(ctx: ActionContext, msg: Message) -> Reply:
     session, pbx = ctx.session, ctx.pbx
+    if session.authenticated:  # answered before the headers are read (breadth.json)
+        return respond(msg, "Success", "Already authenticated")
     username = msg.get("Username", "")
     user = ctx.users.get(username.lower())
     if (msg.get("AuthType") or "").lower() == "md5":
@@ -85,13 +87,16 @@ def ping(ctx: ActionContext, msg: Message) -> Reply:
 
 @action("Events", synopsis="Control Event Flow.")
 def events(ctx: ActionContext, msg: Message) -> Reply:
-    on = ctx.session.set_events(msg.get("EventMask", ""))
+    mask = msg.get("EventMask")
+    if not mask:  # manager.c: no mask is not "off" (breadth.json)
+        return respond(msg, "Error", "Invalid event mask")
+    on = ctx.session.set_events(mask)
     return respond(msg, headers=[("Events", "On" if on else "Off")])
 
 
 @action("Filter", "system", "Dynamically add filters for the current manager session.")
 def filter_(ctx: ActionContext, msg: Message) -> Reply:
-    if (msg.get("Operation") or "Add").lower() != "add":
+    if (msg.get("Operation") or "").lower() != "add":  # no default (breadth.json)
         return respond(msg, "Error", "Unknown operation")
     if not ctx.session.add_filter(msg.get("Filter", "")):
         return respond(msg, "Error", "Filter Not Added")
@@ -106,8 +111,9 @@ def list_commands(ctx: ActionContext, msg: Message) -> Reply:
 
 @action("UserEvent", "user", "Send an arbitrary event.")
 def user_event(ctx: ActionContext, msg: Message) -> Reply:
-    body = [(k, v) for k, v in msg.items() if k.lower() not in ("action", "actionid")]
-    if msg.action_id:
-        body.append(("ActionID", msg.action_id))
+    # manager.c puts UserEvent first, then every other header in the client's
+    # order, ActionID included wherever it was sent (breadth.json, userevent.ami).
+    rest = [(k, v) for k, v in msg.items() if k.lower() not in ("action", "userevent")]
+    body = [*[(k, v) for k, v in msg.items() if k.lower() == "userevent"], *rest]
     pbx = ctx.pbx
     return [respond(msg, "Success", "Event Sent"), lambda: pbx.emit("UserEvent", "user", body)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from amilab.protocol import Message, ServerProtocol
+from amilab.sim.ami.actions.modules import LOADED_MODULES
 from amilab.sim.ami.cli import run_cli
 from amilab.sim.ami.lists import aid, event_list, hms
 from amilab.sim.ami.registry import ActionContext, Reply, action
@@ -22,6 +23,8 @@ event = ServerProtocol.event
 
 @action("Command", "command", "Execute Asterisk CLI Command.")
 def command(ctx: ActionContext, msg: Message) -> Reply:
+    if not msg.get("Command"):
+        return respond(msg, "Error", "No command provided")
     ok, lines = run_cli(ctx, msg.get("Command", ""))
     return respond(
         msg,
@@ -72,6 +75,9 @@ def core_status(ctx: ActionContext, msg: Message) -> Reply:
 
 @action("Reload", "system,config", "Send a reload event.")
 def reload(ctx: ActionContext, msg: Message) -> Reply:
+    module = msg.get("Module")
+    if module and module.removesuffix(".so") not in LOADED_MODULES:
+        return respond(msg, "Error", "No such module")
     ctx.pbx.reload()
     ctx.pbx.emit("Reload", "system", [("Module", "All"), ("Status", "0")])
     return respond(msg, "Success", "Module Reloaded")
