@@ -202,6 +202,7 @@ class StateModel:
             "BridgeMerge": self._bridge_merge,
             "DeviceStateChange": self._device_state,
             "ContactStatus": self._contact_status,
+            "PeerStatus": self._peer_status,
             "QueueMemberAdded": self._member_update,
             "QueueMemberStatus": self._member_update,
             "QueueMemberPause": self._member_update,
@@ -384,9 +385,12 @@ class StateModel:
     # endpoints
     def _device_state(self, f: Fields, now: float) -> None:
         device = f.get("Device", "")
-        if not device.startswith("PJSIP/"):
+        if device.startswith("PJSIP/"):
+            name = device[6:]
+        elif device.startswith("SIP/"):
+            name = device  # chan_sip peers are keyed SIP/<peer> beside PJSIP's bare names
+        else:
             return
-        name = device[6:]
         state = f.get("State", "")
         if name in self.tables["endpoints"]:
             self._update("endpoints", name, {"device_state": DEVICE_STATES.get(state, state)})
@@ -403,6 +407,18 @@ class StateModel:
         else:
             contacts[uri] = status
         self._update("endpoints", name, _endpoint_contacts(contacts))
+
+    def _peer_status(self, f: Fields, now: float) -> None:
+        """chan_sip's ``PeerStatus`` (channels/chan_sip.c): Reachable, Lagged, Unreachable, ..."""
+        name = f.get("Peer", "")
+        row = self.tables["endpoints"].get(name)
+        if row is None or not name.startswith("SIP/"):
+            return
+        status = f.get("PeerStatus", "")
+        update: Row = {"reachable": status in SIP_REACHABLE_STATUSES}
+        if f.get("Address"):
+            update["contacts"] = f.get("Address", "")
+        self._update("endpoints", name, update)
 
     # queues
     def _member_update(self, f: Fields, now: float) -> None:
@@ -545,7 +561,8 @@ class StateModel:
             if built is not None:
                 fresh[built[0]][built[1]] = built[2]
         for name, row in fresh.get("endpoints", {}).items():
-            row.update(_endpoint_contacts(contacts.get(name, {})))
+            if not name.startswith("SIP/"):  # chan_sip peers carry their own address
+                row.update(_endpoint_contacts(contacts.get(name, {})))
         for t in targets:
             self._replace(t, fresh[t])
 
@@ -608,7 +625,32 @@ def _endpoint_contacts(contacts: Mapping[str, str]) -> Row:
     }
 
 
+#: chan_sip ``PeerStatus`` values of a peer that answers (channels/chan_sip.c
+#: ``register_verify``/``handle_response_peerpoke``): registered, or qualified OK or lagged.
+SIP_REACHABLE_STATUSES = frozenset({"Registered", "Reachable", "Lagged"})
+
+
+def _seed_sip_peer(f: Fields) -> tuple[str, Any, Row]:
+    """A chan_sip ``PeerEntry`` (``SIPpeers``): keyed ``SIP/<peer>``; reachable when its
+    ``Status`` is ``OK (N ms)`` or ``LAGGED (N ms)`` (chan_sip.c ``peer_status``)."""
+    name = "SIP/" + f.get("ObjectName", "")
+    address = f.get("IPaddress", "")
+    known = address not in ("", "-none-", "(null)")
+    status = f.get("Status", "")
+    row: Row = {
+        "endpoint": name,
+        "device_state": None,
+        "active_channels": None,
+        "_contacts": {},
+        "contacts": f"{address}:{f.get('IPport', '')}" if known else "",
+        "reachable": status.startswith(("OK", "LAGGED")),
+    }
+    return "endpoints", name, row
+
+
 def _seed_endpoint(f: Fields, now: float) -> tuple[str, Any, Row] | None:
+    if f.get("Event") == "PeerEntry":
+        return _seed_sip_peer(f)
     if f.get("Event") != "EndpointList":
         return None
     name = f.get("ObjectName", "")
