@@ -72,6 +72,18 @@ EXTRA_HEADERS = [
 #: Local channel (``dial-local`` in ``day.ami``); this many hops are followed
 #: to the party that really answered. Dialplans rarely chain more than two.
 MAX_LOCAL_HOPS = 4
+#: Columns of the caller's side's events that ``_spans`` and ``_answer`` read.
+SIDE_COLUMNS = [
+    "seq",
+    "at",
+    "event",
+    "uniqueid",
+    "call",
+    "state",
+    "bridge",
+    "bridge_type",
+    "bridge_tech",
+]
 #: Application an outgoing channel shows before it runs dialplan (app_dial.c).
 PLACEHOLDER_APP = "AppDial2"
 #: Events showing a call went further than one application answering it.
@@ -136,8 +148,9 @@ def calls(df: pd.DataFrame) -> pd.DataFrame:
     out["complete"] = _complete(ev, hungup)
     out["end"] = ev[is_(ev["event"], "Hangup")].groupby("call")["at"].max()
     out["end"] = out["end"].where(out["complete"])
-    out = out.join(_parties(df, ev, out.index))
-    side = _caller_side(ev)
+    origin = _origin(ev)  # once: a mask over every event, then a copy of the rows
+    out = out.join(_parties(df, ev, origin, out.index))
+    side = _caller_side(ev, origin)
     spans = _spans(ev, side, hungup)
     for name in ("talk", "park", "conf", "hold"):
         out[f"{name}_time"] = spans.get(name, pd.Series(dtype="float64")).reindex(out.index)
@@ -167,14 +180,14 @@ def _origin(ev: pd.DataFrame) -> pd.DataFrame:
     return ev[is_(ev["uniqueid"], ev["call"])]
 
 
-def _caller_side(ev: pd.DataFrame) -> pd.DataFrame:
+def _caller_side(ev: pd.DataFrame, origin: pd.DataFrame) -> pd.DataFrame:
     """Events of the caller's channel and, if it is a Local channel, its other half.
 
     An originated Local channel runs the application on one half while the
     other half dials and bridges (``originate_async_call.ami``: the ``;2``
-    half of ``Local/200@amilab`` dials and talks).
+    half of ``Local/200@amilab`` dials and talks). Only ``SIDE_COLUMNS`` are
+    kept: copying the rows is what this costs on a large capture.
     """
-    origin = _origin(ev)
     codes, names = pd.factorize(ev["channel"])
     # the pair name per distinct channel, not per event: string work is the cost here
     pair = pd.Series(
@@ -182,11 +195,13 @@ def _caller_side(ev: pd.DataFrame) -> pd.DataFrame:
     )
     pair = pair.where(codes >= 0).astype(STRING_DTYPE)
     origin_pair = pair[origin.index].groupby(origin["call"]).first().dropna()
-    return ev[is_(pair, lookup(ev["call"], origin_pair)) | is_(ev["uniqueid"], ev["call"])]
+    side = is_(pair, lookup(ev["call"], origin_pair)) | ev.index.isin(origin.index)
+    return ev.loc[side, SIDE_COLUMNS]
 
 
-def _parties(df: pd.DataFrame, ev: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    origin = _origin(ev)
+def _parties(
+    df: pd.DataFrame, ev: pd.DataFrame, origin: pd.DataFrame, index: pd.Index
+) -> pd.DataFrame:
     hangup = origin[is_(origin["event"], "Hangup")].groupby("call")
     any_hangup = ev[is_(ev["event"], "Hangup")].groupby("call")
     out = pd.DataFrame(index=index)
