@@ -74,6 +74,9 @@ def queue_calls(df: pd.DataFrame) -> pd.DataFrame:
         return empty(QUEUE_CALL_COLUMNS, "index").reset_index(drop=True)
     out = joins[["seq", "at", "linkedid", "uniqueid", "queue", "caller", "position"]].copy()
     out = out.rename(columns={"at": "join"})
+    # parsed on the joins only: to_numeric over every event's (mostly NA)
+    # Position string costs more than all of queue_calls' merges
+    out["position"] = pd.to_numeric(out["position"], errors="coerce").astype("Int64")
     leave = {"at": "leave", "seq": "leave_seq"}
     out = _next(out, ev, "QueueCallerLeave", ["uniqueid", "queue"], leave)
     connect = {"at": "connect", "seq": "connect_seq", "member": "agent"}
@@ -91,7 +94,7 @@ def _queue_events(df: pd.DataFrame) -> pd.DataFrame:
     frame = df.reset_index(drop=True)
     ev = events(frame)
     ev["queue"] = col(frame, "Queue")
-    ev["position"] = pd.to_numeric(col(frame, "Position"), errors="coerce").astype("Int64")
+    ev["position"] = col(frame, "Position")
     ev["member"] = col(frame, "MemberName")
     ev["reason"] = col(frame, "Reason")
     ev["direction"] = col(frame, "Direction")
