@@ -170,7 +170,7 @@ def _hangups(ev: pd.DataFrame) -> pd.Series:
 
 
 def _complete(ev: pd.DataFrame, hungup: pd.Series) -> pd.Series:
-    channels = ev.dropna(subset=["uniqueid"])[["call", "uniqueid"]].drop_duplicates()
+    channels = ev[["call", "uniqueid"]].dropna(subset=["uniqueid"]).drop_duplicates()
     done = lookup(channels["uniqueid"], hungup).notna()
     return done.groupby(channels["call"]).all().astype(bool)
 
@@ -223,8 +223,10 @@ def _callee(df: pd.DataFrame, ev: pd.DataFrame, origin: pd.DataFrame, index: pd.
     # placeholder application AppDial2 before it runs the dialplan (day.ami)
     ran = origin[is_(origin["event"], "Newexten") & ~is_(app, PLACEHOLDER_APP)]
     first_ran = real(ran["exten"]).groupby(ran["call"]).first().reindex(index)
-    dials = is_(ev["event"], "DialBegin") & ~is_(df["DestUniqueid"], ev["call"])
-    dialled = real(df["DestExten"][dials]).groupby(ev["call"][dials]).first()
+    begins = is_(ev["event"], "DialBegin")  # compared on the dials only, not every event
+    call, dest = ev.loc[begins, "call"], df.loc[begins, ["DestUniqueid", "DestExten"]]
+    dials = ~is_(dest["DestUniqueid"], call)
+    dialled = real(dest["DestExten"][dials]).groupby(call[dials]).first()
     seen = real(origin["exten"]).groupby(origin["call"]).first()
     return first_ran.fillna(dialled.reindex(index)).fillna(seen.reindex(index))
 

@@ -117,9 +117,10 @@ def local_pair(channel: pd.Series) -> pd.Series:
 
 def call_ids(ev: pd.DataFrame) -> pd.Series:
     """Each event's call: its channel's last ``Linkedid``, a Local pair's from its ``;1``."""
-    last = ev.dropna(subset=["uniqueid", "linkedid"]).groupby("uniqueid")["linkedid"].last()
+    # two columns taken before dropna: dropping rows of the whole frame copies all of them
+    last = ev[["uniqueid", "linkedid"]].dropna().groupby("uniqueid")["linkedid"].last()
     call = lookup(ev["uniqueid"], last).fillna(ev["linkedid"])
-    names = ev.dropna(subset=["uniqueid", "channel"]).groupby("uniqueid")["channel"].first()
+    names = ev[["uniqueid", "channel"]].dropna().groupby("uniqueid")["channel"].first()
     pair = local_pair(names)
     one = pair[names.str.endswith(";1").fillna(False).astype(bool)]
     pair_call = pd.Series(last.reindex(one.index).to_numpy(), index=one.to_numpy())
