@@ -83,8 +83,9 @@ def _new_figure(width: float, height: float) -> Figure:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError(
-            "plots need matplotlib: pip install matplotlib (or 'amilab[notebook]')"
+        raise ModuleNotFoundError(
+            "plots need matplotlib: pip install matplotlib (or 'amilab[notebook]')",
+            name="matplotlib",
         ) from None
     return Figure(figsize=(width, height))
 
