@@ -344,6 +344,12 @@ def timeline(df: pd.DataFrame) -> Figure:
     else:
         ax.set_title("no calls in this capture", fontsize=9)
     ax.set_xlabel("time (UTC)")
+    # hours:minutes:seconds, not matplotlib's default day-and-hour ticks; the
+    # module is loaded by now (_new_figure imported matplotlib.figure).
+    from matplotlib.dates import DateFormatter
+
+    # DateFormatter.__init__ has no annotations in matplotlib 3.11
+    ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S", tz="UTC"))  # type: ignore[no-untyped-call]
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles, strict=True))
     if unique:

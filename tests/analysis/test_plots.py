@@ -57,6 +57,9 @@ def test_one_lane_per_channel_of_the_call(df, linkedid):
     channels = [lane for lane in lanes if not lane.startswith(BRIDGE)]
     assert len(channels) == calls(df).loc[linkedid, "channels"]
     assert len(set(lanes)) == len(lanes)
+    # the first lane is the channel that started the call (its Uniqueid is the Linkedid)
+    started = df.loc[df["Uniqueid"].eq(linkedid).fillna(False).astype(bool), "Channel"].iloc[0]
+    assert lanes[0] == started
 
 
 def test_attended_transfer_ladder_labels(df):
@@ -147,6 +150,8 @@ def test_timeline_figure_has_a_bar_per_phase(df):
     assert gids == sorted(f"{r.linkedid}:{r.phase}" for r in bars.itertuples())
     assert len(ax.get_yticklabels()) == len(calls(df))
     assert ax.get_yticklabels()[0].get_text() == "2001 -> q-ringall"
+    fig.canvas.draw()  # tick labels are formatted on draw (Agg canvas)
+    assert ax.get_xticklabels()[0].get_text().startswith("19:5")
 
 
 def test_timeline_of_an_empty_capture(df):
