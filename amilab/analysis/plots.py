@@ -34,6 +34,9 @@ GAP_MARK = 1.0
 #: Most steps one ladder draws: past this a figure grows taller than a
 #: notebook screen can usefully scroll (about 0.3 inch a row).
 MAX_STEPS = 200
+#: Most calls one timeline draws (in order of start): at 0.3 inch a bar,
+#: more would make a figure taller than a notebook screen can usefully scroll.
+MAX_CALLS = 100
 #: Inches per ladder row and per timeline bar.
 ROW_INCHES = 0.3
 #: Prefix of a bridge lane's label; the lane is named after the bridge's
@@ -316,11 +319,16 @@ def timeline(df: pd.DataFrame) -> Figure:
     """Many calls as horizontal bars on one time axis, one bar row per call.
 
     Phases (colours in :data:`PHASE_COLOURS`) are :func:`timeline_phases`;
-    each row is labelled ``caller -> callee`` from :func:`calls`.
+    each row is labelled ``caller -> callee`` from :func:`calls`. At most
+    :data:`MAX_CALLS` calls are drawn, the first to start; the title says
+    how many more there were.
     """
-    bars = timeline_phases(df)
     table = calls(df)
+    dropped = max(0, len(table) - MAX_CALLS)
+    table = table.iloc[:MAX_CALLS]
     order = list(table.index.astype(str))
+    bars = timeline_phases(df)
+    bars = bars[bars["linkedid"].isin(order)]
     fig = _new_figure(10.0, max(2.5, ROW_INCHES * len(order) + 1.5))
     ax = fig.add_subplot()
     for phase, colour in PHASE_COLOURS.items():
@@ -343,6 +351,11 @@ def timeline(df: pd.DataFrame) -> Figure:
         ax.set_ylim(len(order) - 0.5, -0.5)
     else:
         ax.set_title("no calls in this capture", fontsize=9)
+    if dropped:
+        ax.set_title(
+            f"first {MAX_CALLS} calls; {dropped} more not drawn (plot a shorter slice)",
+            fontsize=9,
+        )
     ax.set_xlabel("time (UTC)")
     # hours:minutes:seconds, not matplotlib's default day-and-hour ticks; the
     # module is loaded by now (_new_figure imported matplotlib.figure).

@@ -165,3 +165,20 @@ def test_missing_matplotlib_is_one_line_saying_what_to_install(df, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"^plots need matplotlib: pip install matplotlib"):
         timeline(df)
+
+
+def test_timeline_caps_the_number_of_calls(df, monkeypatch):
+    monkeypatch.setattr("amilab.analysis.plots.MAX_CALLS", 3)
+    fig = timeline(df)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "2001 -> q-ringall",
+        "2002 -> q-ringall",
+        "2003 -> q-nobody",
+    ]
+    assert ax.get_title() == "first 3 calls; 8 more not drawn (plot a shorter slice)"
+    assert {p.get_gid().split(":")[0] for p in ax.patches if p.get_gid()} == {
+        "1796500440.0",
+        "1796500447.6",
+        "1796500453.14",
+    }
