@@ -236,6 +236,31 @@ def test_analysis_notebook_draws_and_round_trips(runs: dict[str, Run]) -> None:
     assert re.search(r"sent ([\d,]+) events, received \1 over AMI", printed)
 
 
+def _cell_images(notebook: Any, call: str) -> list[Any]:
+    """PNG outputs of the code cells whose source contains ``call``."""
+    cells = [c for c in notebook.cells if c.cell_type == "code" and call in c.source]
+    assert cells, f"no cell calls {call}"
+    return [out for c in cells for out in c.outputs if "image/png" in out.get("data", {})]
+
+
+def test_analysis_notebook_answers_the_analysts_questions(runs: dict[str, Run]) -> None:
+    """Notebook 03 answers calls per interval, hangup causes, ASA and abandon rate per
+    queue and agent occupancy, and draws a ladder and a timeline."""
+    notebook = _checked(runs, "03_event_analysis.ipynb")
+    printed = "".join(_texts(notebook, "stream"))
+    assert re.search(r"busiest 10 minutes: \d\d:\d\d with \d+ calls", printed)
+    assert re.search(r"hangup cause Normal Clearing: \d+% of calls", printed)
+    assert re.search(
+        r"support: ASA \d+\.\d s, abandon rate \d+%, service level \d+% of \d+ callers",
+        printed,
+    )
+    assert re.search(r"Agent 400: occupancy \d+\.\d%, answered \d+ of \d+", printed)
+    assert re.search(r"call [\d.]+: \d+ -> \d+, blind transfer to \S+@amilab", printed)
+    assert _cell_images(notebook, 'resample("10min")'), "no calls-per-interval chart"
+    assert _cell_images(notebook, "analysis.ladder("), "the ladder was not drawn"
+    assert _cell_images(notebook, "analysis.timeline("), "the timeline was not drawn"
+
+
 def test_monitoring_notebook_shows_widgets(runs: dict[str, Run]) -> None:
     """The monitoring notebook displays both monitors as widget views, headless."""
     notebook = _checked(runs, "04_monitoring.ipynb")

@@ -2,7 +2,9 @@
 
 :func:`calls` (one row per call), :func:`queue_calls` (one row per queue
 caller), :func:`queue_stats` and :func:`agent_stats` (call-centre figures),
-:func:`channel_lifecycles` and :func:`event_rates`. Each function's docstring
+:func:`channel_lifecycles` and :func:`event_rates`; :func:`ladder` (one
+call as a sequence diagram) and :func:`timeline` (calls as phase bars) draw
+matplotlib Figures (``amilab.analysis.plots``). Each function's docstring
 states its definitions; durations are float seconds, times millisecond
 ``datetime64[ms, UTC]``.
 
@@ -31,6 +33,7 @@ from amilab.analysis._queues import (
     queue_calls,
     queue_stats,
 )
+from amilab.analysis.plots import ladder, timeline
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -43,6 +46,8 @@ __all__ = [
     "calls",
     "channel_lifecycles",
     "event_rates",
+    "ladder",
     "queue_calls",
     "queue_stats",
+    "timeline",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "ListActions",
     "MissingHeaders",
     "Monitor",
+    "Plot",
     "RunAction",
     "RunCommand",
     "Script",
@@ -74,6 +75,7 @@ SUBCOMMANDS = (
     "help",
     "last",
     "monitor",
+    "plot",
     "sim",
     "state",
     "status",
@@ -90,6 +92,8 @@ STATE_TABLES = (
     "conferences",
     "parked_calls",
 )
+#: ``%ami plot KIND``: the pictures of amilab.analysis.plots.
+PLOT_KINDS = ("ladder", "timeline")
 #: ``%ami trace`` modes; ``show`` when none is given.
 TRACE_MODES = ("on", "off", "show", "clear")
 #: ``%ami sim faults KIND``: the simulator's faults reachable from the magic.
@@ -254,6 +258,15 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class Plot:
+    """``%ami plot ladder LINKEDID`` / ``%ami plot timeline``: a call-flow Figure
+    (amilab.analysis.plots) over the notebook's last recording."""
+
+    kind: Literal["ladder", "timeline"]
+    linkedid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """``%ami dashboard``: the live state widget (calls, queues, endpoints)."""
 
@@ -275,6 +288,7 @@ Command: TypeAlias = (
     | Monitor
     | State
     | Dashboard
+    | Plot
 )
 
 
@@ -459,6 +473,9 @@ Forms:
   %ami state [channels|bridges|queues|...]           the live PBX model's table (tracks
                                                      the PBX from the first use on)
   %ami dashboard                                     live calls, queues and endpoints widget
+  %ami plot ladder LINKEDID | %ami plot timeline     one call's sequence diagram, or all
+                                                     calls as phase bars, over the last
+                                                     %ami monitor's recording
   %ami last                                          the last ActionResult (also in _ami)
   %ami trace [on|off|show|clear]                     the session's wire trace (secrets masked)
   %ami sim faults drop|half-open [S]|restart|clear   break the magic's simulator on purpose
@@ -717,6 +734,15 @@ def _no_words(sub: str, words: list[str]) -> None:
         raise CommandError(f"%ami {sub} takes no arguments, got {' '.join(words)!r}")
 
 
+def _plot(words: list[str]) -> Plot:
+    usage = "usage: %ami plot ladder LINKEDID | %ami plot timeline"
+    if words == ["timeline"]:
+        return Plot("timeline")
+    if len(words) == 2 and words[0] == "ladder":
+        return Plot("ladder", words[1])
+    raise CommandError(usage)
+
+
 def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | None) -> Command:
     _check_allowed(sub, opts, f"%ami {sub}")
     if sub != "connect" and secret is not None:
@@ -748,6 +774,8 @@ def _subcommand(sub: str, words: list[str], opts: dict[str, Any], secret: str | 
     if sub == "dashboard":
         _no_words(sub, words)
         return Dashboard()
+    if sub == "plot":
+        return _plot(words)
     if sub == "trace":
         if len(words) > 1 or (words and words[0] not in TRACE_MODES):
             raise CommandError(f"usage: %ami trace [{'|'.join(TRACE_MODES)}]")

@@ -42,6 +42,7 @@ from IPython.core.magic import (
 from traitlets import Bool, Enum, Float, Int, Unicode, Union
 from traitlets.config.configurable import Configurable
 
+from amilab.analysis.plots import ladder, timeline
 from amilab.catalog import action_help, event_help
 from amilab.catalog import load as load_catalog
 from amilab.catalog.chan_sip import pjsip_equivalent
@@ -79,6 +80,7 @@ from amilab.state import SessionState
 if TYPE_CHECKING:
     import pandas as pd
 
+    from amilab.notebook.monitor import EventMonitor
     from amilab.protocol import Message
     from amilab.results import ActionResult
     from amilab.sim import SimulatedPBX
@@ -196,6 +198,8 @@ class AmiMagics(Magics, Configurable):
         #: Sessions, their threads, simulators, monitors and completion cache.
         self.links = Connections()
         self.last: ActionResult | None = None
+        #: The newest ``%ami monitor``: its recorder is what ``%ami plot`` draws.
+        self._last_monitor: EventMonitor | None = None
 
     # Handles for users and tests: the current session and the simulator ``%ami sim`` started.
     @property
@@ -280,6 +284,8 @@ class AmiMagics(Magics, Configurable):
                 return self._do_State(command)
             case cmds.Dashboard():
                 return self._do_Dashboard(command)
+            case cmds.Plot():
+                return self._do_Plot(command)
             case _:
                 assert_never(command)
 
@@ -691,6 +697,7 @@ class AmiMagics(Magics, Configurable):
         from amilab.notebook.monitor import EventMonitor
 
         monitor = EventMonitor(self._require(), cmd.patterns or ("*",))
+        self._last_monitor = monitor
         return self.links.add_monitor(monitor)
 
     def _tracked(self) -> SessionState:
@@ -704,6 +711,24 @@ class AmiMagics(Magics, Configurable):
         from amilab.notebook.dashboard import StateDashboard
 
         return self.links.add_monitor(StateDashboard(self._tracked()))
+
+    def _recording(self) -> pd.DataFrame:
+        """The notebook's last recording: the capture of the most recently started
+        ``%ami monitor`` (its recorder's ``df``, still growing while it runs).
+        ``%ami events`` frames are not used: they carry no ``received_at``, and
+        the plots place every step in time."""
+        if self._last_monitor is None:
+            raise UsageError(
+                "nothing recorded yet: start %ami monitor, let the calls happen, "
+                "then %ami plot (or call amilab.analysis.ladder/timeline on a frame)"
+            )
+        return self._last_monitor.df
+
+    def _do_Plot(self, cmd: cmds.Plot) -> Any:
+        frame = self._recording()
+        if cmd.kind == "timeline":
+            return timeline(frame)
+        return ladder(frame, str(cmd.linkedid))
 
     # -- errors ------------------------------------------------------------------
     def _describe(self, exc: BaseException) -> str:
