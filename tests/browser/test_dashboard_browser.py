@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.notebook_file import write_notebook
 from tests.browser.test_monitor_browser import run_all_cells, wait_kernel_connected
 
 try:
@@ -44,30 +44,6 @@ print("refreshes while busy:", dash.refreshes - before)""",
 ]
 
 
-def write_notebook(path: Path) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "id": f"cell-{i}",
-            "metadata": {},
-            "source": src,
-            "outputs": [],
-            "execution_count": None,
-        }
-        for i, src in enumerate(CELLS)
-    ]
-    nb = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
-
-
 def wait_view_changes(page: Any) -> None:
     """Wait until the rendered calls pane differs from what it shows now."""
     before = page.locator(".amilab-dash .amilab-calls").inner_html()
@@ -80,7 +56,7 @@ def wait_view_changes(page: Any) -> None:
 
 def test_dashboard_live_in_jupyterlab(lab_server: Any, chromium: Any, artifacts: Path) -> None:
     """Renders calls, queues and endpoints; keeps refreshing in an awaiting and an idle kernel."""
-    write_notebook(lab_server.root / "dashboard_test.ipynb")
+    write_notebook(lab_server.root / "dashboard_test.ipynb", CELLS)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{lab_server.url}/lab/tree/dashboard_test.ipynb")

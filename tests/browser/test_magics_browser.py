@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.notebook_file import write_notebook
 from tests.browser.test_monitor_browser import KERNEL_WAIT, wait_kernel_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -24,30 +24,6 @@ CELLS = [
     # A cell body: after "Action: Originate", C matches Channel, Context, CallerID, ...
     "%%ami\nAction: Originate\nC",
 ]
-
-
-def write_notebook(path: Path) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "id": f"cell-{i}",
-            "metadata": {},
-            "source": src,
-            "outputs": [],
-            "execution_count": None,
-        }
-        for i, src in enumerate(CELLS)
-    ]
-    nb = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
 
 
 def cell_editor(page: Any, index: int) -> Any:
@@ -75,7 +51,7 @@ def completions_after(page: Any, index: int) -> list[str]:
 
 def test_help_and_completion_in_jupyterlab(lab_server: Any, chromium: Any, artifacts: Path) -> None:
     """%ami help renders the catalog's facts; Tab pops up action and header completions."""
-    write_notebook(lab_server.root / "magics_test.ipynb")
+    write_notebook(lab_server.root / "magics_test.ipynb", CELLS)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{lab_server.url}/lab/tree/magics_test.ipynb")

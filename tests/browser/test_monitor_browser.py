@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.notebook_file import write_notebook
+
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # the `chromium` fixture skips (or fails under CI) with the reason
@@ -44,30 +46,6 @@ print("refreshes while busy:", monitor.refreshes - before)""",
 ]
 
 STATUS = ".amilab-monitor .amilab-status"
-
-
-def write_notebook(path: Path) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "id": f"cell-{i}",
-            "metadata": {},
-            "source": src,
-            "outputs": [],
-            "execution_count": None,
-        }
-        for i, src in enumerate(CELLS)
-    ]
-    nb = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
 
 
 def status_attr(page: Any, name: str) -> str:
@@ -124,7 +102,7 @@ def wait_cells_done(page: Any) -> None:
 
 def test_monitor_live_in_jupyterlab(lab_server: Any, chromium: Any, artifacts: Path) -> None:
     """Renders; refreshes in busy (awaiting) and idle kernel; Pause freezes, Start, Clear."""
-    write_notebook(lab_server.root / "monitor_test.ipynb")
+    write_notebook(lab_server.root / "monitor_test.ipynb", CELLS)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{lab_server.url}/lab/tree/monitor_test.ipynb")
