@@ -933,6 +933,24 @@ def asterisk_version():
         return None
 
 
+def save_scenario_files(scenarios, argv):
+    """Run the named (or all) scenarios and write each one's metadata as NAME.json.
+
+    For the later recorders that keep one JSON per scenario beside its .ami
+    (record_captures.py, record_simulate.py). Secret values are replaced.
+    """
+    for name in argv or list(scenarios):
+        print(f"recording {name}")
+        meta = scenarios[name]()
+        for step in meta["steps"]:  # test-only secrets still stay out of saved files
+            step["action"] = [[k, "<secret>" if k == "Secret" else v] for k, v in step["action"]]
+        version = asterisk_version() or ""
+        meta["asterisk_version"] = version.split(" built by ")[0]
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(meta, f, indent=1)
+            f.write("\n")
+
+
 def main(argv):
     names = argv or list(SCENARIOS)
     os.makedirs(OUT, exist_ok=True)

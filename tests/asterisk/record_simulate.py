@@ -25,7 +25,6 @@ hangs up a channel it did not start.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 import time
@@ -205,16 +204,7 @@ SCENARIOS = {
 
 
 def main(argv: list[str]) -> None:
-    for name in argv or list(SCENARIOS):
-        print(f"recording {name}")
-        meta = SCENARIOS[name]()
-        for step in meta["steps"]:  # test-only secrets still stay out of saved files
-            step["action"] = [[k, "<secret>" if k == "Secret" else v] for k, v in step["action"]]
-        version = record.asterisk_version() or ""
-        meta["asterisk_version"] = version.split(" built by ")[0]
-        with open(os.path.join(record.OUT, name + ".json"), "w") as f:
-            json.dump(meta, f, indent=1)
-            f.write("\n")
+    record.save_scenario_files(SCENARIOS, argv)
 
 
 if __name__ == "__main__":
