@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from amilab.frames import to_frame
-from amilab.recorder import CAPTURE_GREETING, NO_TIME, replay_timed
+
+# The recorder's capture format (amilab/recorder.py, "Capture file format").
+from amilab.recorder import CAPTURE_GREETING, NO_TIME, TIME_HEADER, replay_timed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -58,8 +60,6 @@ __all__ = [
 
 #: Directory of the open segments; the ``_`` prefix makes Parquet readers skip it.
 SEGMENTS_DIR = "_segments"
-#: The recorder's time header (amilab/recorder.py, "Capture file format").
-TIME_HEADER = b"X-Amilab-Received-At: "
 #: Pending bytes that force a flush before the second is up: at 200,000 events/s
 #: of ~450 bytes a second would be ~90 MB held in memory; this keeps it to 4 MiB.
 FLUSH_BYTES = 4 << 20
