@@ -9,6 +9,8 @@ Asterisk 22's ``astman_send_response_full``: ``Response``, ``ActionID``,
 
 from __future__ import annotations
 
+from typing import Any
+
 from amilab.protocol.buffer import DEFAULT_MAX_HEADERS, DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
 from amilab.protocol.message import Message
 from amilab.protocol.serialize import HeaderInput, encode_pairs, normalize_headers
@@ -52,24 +54,25 @@ class ServerProtocol:
         event_list: str | None = None,
     ) -> bytes:
         """A ``Response:`` block answering ``action`` (its ActionID echoed back)."""
-        pairs: list[tuple[str, str]] = [("Response", status)]
+        head: list[tuple[str, Any]] = [("Response", status)]
         action_id = action.action_id if action is not None else None
         if action_id:
-            pairs.append(("ActionID", action_id))
+            head.append(("ActionID", action_id))
         if event_list is not None:
-            pairs.append(("EventList", event_list))
+            head.append(("EventList", event_list))
         if message is not None:
-            pairs.append(("Message", message))
-        pairs.extend(normalize_headers(headers))
-        return encode_pairs(normalize_headers(pairs))
+            head.append(("Message", message))
+        # Each pair validated once (the headers were checked a second time before).
+        return encode_pairs(normalize_headers(head) + normalize_headers(headers))
 
     @staticmethod
     def event(
         name: str, headers: HeaderInput | None = None, *, action_id: str | None = None
     ) -> bytes:
         """An ``Event:`` block; ``action_id`` (for list items) goes right after the name."""
-        pairs: list[tuple[str, str]] = [("Event", name)]
+        # Each pair is validated once: the name and ActionID here, the headers as
+        # they are flattened (they were checked a second time over the whole list).
+        head: list[tuple[str, Any]] = [("Event", name)]
         if action_id:
-            pairs.append(("ActionID", action_id))
-        pairs.extend(normalize_headers(headers))
-        return encode_pairs(normalize_headers(pairs))
+            head.append(("ActionID", action_id))
+        return encode_pairs(normalize_headers(head) + normalize_headers(headers))
